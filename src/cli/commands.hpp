@@ -22,5 +22,20 @@ void finish(Globals& globals, const Status& status);
 using AddCommand = void (*)(CLI::App& app, Globals& globals);
 
 void add_version_command(CLI::App& app, Globals& globals);
+void add_store_command(CLI::App& app, Globals& globals);
+void add_du_command(CLI::App& app, Globals& globals);
+void add_prune_command(CLI::App& app, Globals& globals);
+void add_parse_command(CLI::App& app, Globals& globals);
+void add_debug_command(CLI::App& app, Globals& globals);
+void add_plan_command(CLI::App& app, Globals& globals);
+
+void add_import_command(CLI::App& app, Globals& globals);
+void add_load_command(CLI::App& app, Globals& globals);
+void add_save_command(CLI::App& app, Globals& globals);
+void add_images_command(CLI::App& app, Globals& globals);
+void add_inspect_command(CLI::App& app, Globals& globals);
+void add_tag_command(CLI::App& app, Globals& globals);
+void add_rmi_command(CLI::App& app, Globals& globals);
+void add_history_command(CLI::App& app, Globals& globals);
 
 }  // namespace cbuild::cli

@@ -19,6 +19,20 @@ namespace {
 
 constexpr AddCommand k_commands[] = {
     add_version_command,
+    add_import_command,
+    add_load_command,
+    add_save_command,
+    add_images_command,
+    add_inspect_command,
+    add_tag_command,
+    add_rmi_command,
+    add_history_command,
+    add_store_command,
+    add_du_command,
+    add_prune_command,
+    add_parse_command,
+    add_debug_command,
+    add_plan_command,
 };
 
 }  // namespace

@@ -14,7 +14,8 @@ namespace cbuild::dockerfile {
 /// A heredoc attached to RUN/COPY/ADD (`<<EOF`, `<<-EOF`, `<<"EOF"`).
 struct Heredoc {
   std::string name;      ///< the delimiter word with quotes removed, e.g. "EOF"
-  std::string content;   ///< body lines, each ending in "\n" (tabs stripped for `<<-`)
+  std::string content;   ///< body lines as written, each with its line ending ("\n", or "\r\n"
+                         ///< in a CRLF file); leading tabs stripped for `<<-`
   bool expand = true;    ///< false when the delimiter was quoted
   bool chomp = false;    ///< `<<-`: leading tabs stripped
   int fd = -1;           ///< `3<<EOF` gives 3; -1 when no fd was written
@@ -26,10 +27,12 @@ struct Instruction {
   std::vector<std::string> flags;  ///< "--mount=type=cache,target=/x", quotes removed
   std::vector<std::string> args;   ///< arguments as the parser split them (see dump format)
   bool json_form = false;          ///< args came from a JSON array (exec form)
-  std::vector<Heredoc> heredocs;
+  std::vector<Heredoc> heredocs;   ///< under ONBUILD: on the wrapped instruction
   std::unique_ptr<Instruction> onbuild;  ///< for ONBUILD: the wrapped instruction
   std::string original;            ///< the joined logical line, as written (for history/errors)
-  std::vector<std::string> comments;  ///< comment lines directly above it, without '#'
+  std::vector<std::string> comments;  ///< comments above it since the previous instruction, text
+                                      ///< after '#' trimmed (a bare '#' restarts the list;
+                                      ///< directives are not comments)
   int start_line = 0;              ///< 1-based physical line of the keyword
   int end_line = 0;                ///< last physical line consumed (continuations, heredocs)
 };

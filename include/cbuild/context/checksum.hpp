@@ -1,0 +1,82 @@
+#pragma once
+/// Content checksums of COPY/ADD selections, for cache keys.
+///
+/// The digest covers exactly the selected files, in selection order: for each its
+/// destination path, type, mode (permission bits plus setuid/setgid/sticky), raw uid and gid
+/// (the caller applies --chown by not using them or by hashing its override), symlink
+/// target, device numbers and content digest — never mtimes, ctimes or inode numbers. A
+/// touch, or a `git checkout` rewriting identical files, keeps the digest.
+///
+/// Content digests come from the stat cache when a file's stat data is unchanged (no read);
+/// other files are read in 1 MiB blocks and hashed with SHA-256, on `threads` threads when
+/// there are many. Files whose mtime/ctime fall in the second the checksum started are racy
+/// and are not recorded (stat_cache.hpp).
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "cbuild/context/select.hpp"
+#include "cbuild/context/stat_cache.hpp"
+#include "cbuild/util/digest.hpp"
+
+namespace cbuild::context {
+
+/// Tag of the checksum format, hashed first; bump it when the hashed fields change.
+constexpr std::string_view k_checksum_version = "cbuild.context.checksum/1";
+
+/// What the checksum saw of one selected file.
+struct FileRecord {
+  std::string path;  ///< in the context: names the file in explanations
+  std::string dest;  ///< relative to the destination: what is hashed
+  FileType type = FileType::regular;
+  uint32_t mode = 0, uid = 0, gid = 0;
+  uint64_t size = 0, rdev = 0;
+  std::string link_target;
+  Digest content;  ///< regular files only
+  bool operator==(const FileRecord&) const = default;
+};
+
+struct ContentChecksum {
+  Digest digest;
+  std::vector<FileRecord> files;
+};
+
+/// Counters of one or more checksum calls (tests and reports assert on them).
+struct HashStats {
+  uint64_t files = 0;       ///< regular files needing a content digest
+  uint64_t cache_hits = 0;  ///< taken from the stat cache without reading
+  uint64_t files_read = 0;  ///< read and hashed
+  uint64_t bytes_read = 0;
+  uint64_t racy = 0;  ///< hashed but too recent to record
+};
+
+struct ChecksumOptions {
+  StatCache* cache = nullptr;  ///< optional
+  unsigned threads = 2;        ///< hashing threads when many files must be read
+  int64_t now_ns = 0;          ///< scan start (CLOCK_REALTIME ns); 0 = now. A test seam.
+};
+
+/// Checksums `selection` (from `select(ctx, ...)`), committing stat cache changes in one
+/// transaction. Adds to `*stats` when given.
+Result<ContentChecksum> checksum(const Context& ctx, const Selection& selection,
+                                 const ChecksumOptions& options = {}, HashStats* stats = nullptr);
+
+/// Removes stat cache rows of files no longer in the context (deleted or now ignored) and
+/// commits. Call it after a build's checksums.
+Status prune_stat_cache(const Context& ctx, StatCache& cache);
+
+/// Paths (in the context) that differ between two checksums' file lists.
+struct FileDiff {
+  std::vector<std::string> changed, added, removed;
+  bool empty() const { return changed.empty() && added.empty() && removed.empty(); }
+  /// "file changed: src/main.rs", "2 files changed: a, b", "file added: x", ... naming up to
+  /// `max_paths` paths; "" when empty.
+  std::string explain(size_t max_paths = 3) const;
+};
+FileDiff diff(const std::vector<FileRecord>& before, const std::vector<FileRecord>& after);
+
+/// Records as JSON (an array of objects), to keep beside a cache key for later diffs.
+std::string records_to_json(const std::vector<FileRecord>& records);
+Result<std::vector<FileRecord>> records_from_json(std::string_view json);
+
+}  // namespace cbuild::context

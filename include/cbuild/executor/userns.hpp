@@ -1,0 +1,29 @@
+#pragma once
+/// Run a C++ function as root of a fresh user namespace with the build id map (the same
+/// ownership view as the steps): to unpack, read, chown or remove snapshot files whose host
+/// owners are subordinate ids. The function runs in a forked child; its returned string (or
+/// error message) comes back through a pipe.
+#include "cbuild/executor/idmap.hpp"
+#include "cbuild/util/result.hpp"
+
+#include <filesystem>
+#include <functional>
+#include <string>
+
+namespace cbuild::executor {
+
+/// Run `fn` in a child process inside a new user namespace mapped with `map` (default:
+/// host_id_map()), as container uid/gid 0. `fn` must not rely on threads of the caller.
+/// `extra_namespaces`: more CLONE_NEW* flags (e.g. CLONE_NEWNS to try a mount).
+Result<std::string> run_in_userns(const std::function<Result<std::string>()>& fn,
+                                  const IdMap* map = nullptr, int extra_namespaces = 0);
+
+/// Make a directory the parent created usable by container root (as root: chown it to the
+/// host id of container 0; unprivileged, the caller already is container root).
+Status own_for_container(const std::filesystem::path& dir, const IdMap* map = nullptr);
+
+/// Remove a tree whose files may belong to mapped ids (a step's upperdir, a snapshot): as
+/// root directly, otherwise the contents from inside the user namespace, then the directory.
+Status remove_tree_mapped(const std::filesystem::path& path, const IdMap* map = nullptr);
+
+}  // namespace cbuild::executor

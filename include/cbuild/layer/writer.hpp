@@ -1,0 +1,83 @@
+#pragma once
+/// The deterministic layer writer: a directory tree → a PAX tar (an OCI layer), streamed
+/// once through SHA-256 (the diffID) and, when asked, through a compressor to a sink.
+///
+/// Tar conventions (version 1; they follow what docker's pkg/archive and BuildKit emit,
+/// so layers look like docker's and the same tree always gives the same diffID):
+///  - entries in depth-first order, the names of each directory sorted by byte value
+///    (Go's filepath.Walk order, used by docker and containerd); a directory comes before
+///    its contents; the root itself has no entry; names are relative, without "./";
+///    directories end in "/".
+///  - libarchive's restricted PAX format: a ustar header, plus a PAX extended header only
+///    where ustar cannot hold a field (long names, large ids or sizes, xattrs as
+///    `SCHILY.xattr.NAME`). No uname/gname, no atime/ctime.
+///  - mtime in whole seconds (sub-second part dropped, as docker does), clamped to
+///    `clamp_mtime` (SOURCE_DATE_EPOCH) when given: newer entries get the epoch.
+///  - numeric uid/gid: host ids mapped to container ids through `ids`; the xattr
+///    `user.containers.override_stat` (see override_stat.hpp) overrides owner, mode and
+///    type and is not emitted itself.
+///  - regular files, directories, symlinks, hardlinks (a file whose inode was already
+///    written becomes a hardlink entry to the first path), char/block devices, fifos;
+///    sockets are skipped. All xattrs are kept (e.g. `security.capability`) except
+///    overlayfs's own (`*.overlay.*`) and the override_stat xattr.
+///  - whiteouts are empty regular files, mode 0600, uid/gid 0, with the mtime of their
+///    directory (after clamping): identical whether they came from an overlay upperdir or
+///    from a diff directory where the snapshotter created `.wh.*` files itself.
+#include "cbuild/layer/compression.hpp"
+#include "cbuild/layer/id_map.hpp"
+#include "cbuild/layer/sink.hpp"
+#include "cbuild/util/digest.hpp"
+#include "cbuild/util/fs.hpp"
+#include "cbuild/util/result.hpp"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace cbuild::layer {
+
+/// What the input tree is.
+enum class TreeKind {
+  /// A full rootfs, or a diff directory in which whiteouts are already files named
+  /// `.wh.NAME` / `.wh..wh..opq` (the native snapshotter's output).
+  plain,
+  /// An overlayfs upperdir: 0/0 character devices and `*.overlay.whiteout` files become
+  /// `.wh.NAME`; directories with `*.overlay.opaque` = "y" get a `.wh..wh..opq` entry.
+  overlay_upper,
+};
+
+struct WriteOptions {
+  TreeKind kind = TreeKind::plain;
+  /// Paths relative to the root (no leading "/", e.g. "proc", "etc/hosts") left out of
+  /// the layer with everything below them: mount points the executor created.
+  std::vector<std::string> exclude;
+  /// SOURCE_DATE_EPOCH: entries with a later mtime get this one.
+  std::optional<int64_t> clamp_mtime;
+  /// Host → container id translation of on-disk owners. Empty: ids unchanged.
+  IdMapping ids;
+  /// Compression of the stream sent to the sink (Compression::none: the tar itself).
+  CompressionOptions compression{Compression::none};
+};
+
+/// What a write produced.
+struct LayerDigests {
+  Digest diff_id;          ///< sha256 of the uncompressed tar
+  uint64_t tar_size = 0;   ///< uncompressed tar size
+  uint64_t entries = 0;    ///< tar entries written (whiteouts included)
+  Compression compression = Compression::none;
+  Digest blob_digest;      ///< sha256 of what went to the sink (== diff_id when none)
+  uint64_t blob_size = 0;  ///< bytes sent to the sink
+};
+
+/// Writes the layer for the tree at `root` to `out`, compressed as `options.compression`
+/// says, computing diffID and blob digest in the same pass.
+Result<LayerDigests> write_layer(const fs::path& root, const WriteOptions& options,
+                                 ByteSink& out);
+
+/// The fast path for committing to the local store: the diffID of the layer
+/// `write_layer` would produce, with no output (the tar is only hashed).
+/// `options.compression` is ignored; blob fields of the result are empty.
+Result<LayerDigests> layer_diff_id(const fs::path& root, const WriteOptions& options);
+
+}  // namespace cbuild::layer

@@ -1,0 +1,110 @@
+#pragma once
+/// Snapshots: the root filesystems of build steps and the layers they produce.
+///
+/// Every snapshot is one layer in overlay upperdir form (tree.hpp) in the store's
+/// snapshots/<id>/, where id is the OCI chain id of the layer stack; its record's parent is
+/// the snapshot below. `info` (version 1) is `{"format":"overlay-upper-v1"}`, or
+/// `{"format":"overlay-upper-v1","flat":true}` for a flattened stack "flat-<chain hex>",
+/// which holds the merged tree of a whole chain (files hardlinked from its layers) and stands
+/// in for it when a chain is deeper than an overlay mount can take (lowerdir option length or
+/// depth): chains are cut at multiples of half the limit, so one flattening serves many steps.
+///
+/// Two snapshotters give identical layers for the same step:
+///  - overlay: lowerdirs = the parent chain, a fresh upperdir; commit = the upperdir.
+///  - native: a copy of the merged parent chain; commit = its diff against a record taken
+///    before the step, written in upperdir form.
+/// All tree work runs inside the build user namespace (executor::run_in_userns).
+#include "cbuild/executor/spec.hpp"
+#include "cbuild/store/store.hpp"
+#include "cbuild/util/result.hpp"
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace cbuild::snapshot {
+
+namespace fs = std::filesystem;
+
+enum class Kind { overlay, native };
+
+std::string_view kind_name(Kind kind);
+
+/// "overlay" | "native" | "auto" → nullopt for auto.
+Result<std::optional<Kind>> parse_kind(std::string_view text);
+
+/// The snapshotter to use: `requested`, or for auto overlay when a test mount inside a user
+/// namespace works under `scratch` (cached per process), else native with `notice` set to a
+/// one-line explanation for the user.
+Kind choose_kind(std::optional<Kind> requested, const fs::path& scratch, std::string* notice);
+
+/// A step's root filesystem. Owns its scratch directory, removed (from inside the user
+/// namespace when needed) on destruction; a committed upper/diff has moved into the store.
+class Active {
+ public:
+  Active(Active&&) noexcept = default;
+  Active& operator=(Active&&) noexcept = default;
+  ~Active();
+
+  const executor::RootfsSource& rootfs() const { return m_rootfs; }
+  const std::string& parent() const { return m_parent; }
+
+ private:
+  friend class Snapshotter;
+  Active() = default;
+  executor::RootfsSource m_rootfs;
+  std::string m_parent;
+  fs::path m_scratch;
+  std::vector<fs::path> m_lowers;
+  const executor::IdMap* m_map = nullptr;
+};
+
+class Snapshotter {
+ public:
+  /// `map`: the build user namespace (default executor::host_id_map()). Installs a tree
+  /// remover in the store that works on mapped trees.
+  Snapshotter(store::Store& store, Kind kind, const executor::IdMap* map = nullptr);
+
+  Kind kind() const { return m_kind; }
+  /// Depth limit before flattening (0: computed from the overlay option length).
+  void set_max_lowers(size_t n) { m_max_lowers = n; }
+
+  /// Unpack the layer tar (any compression) at `archive`, whose diffID must be `diff_id`, on
+  /// top of snapshot `parent` ("" for a base layer) — once: an existing snapshot is reused.
+  /// Returns the snapshot id.
+  Result<std::string> unpack(const std::string& parent, const fs::path& archive,
+                             const Digest& diff_id);
+
+  /// A fresh root over snapshot `parent` ("" for an empty root).
+  Result<Active> prepare(const std::string& parent);
+
+  /// Turn what the step changed into a snapshot on top of the parent: cbuild's mount points
+  /// (`created`, from ExecResult) are removed first; mtimes are clamped to `clamp_mtime` in
+  /// the diffID (SOURCE_DATE_EPOCH). Returns the stored record (id = chain id).
+  Result<store::SnapshotRecord> commit(Active& active,
+                                       const std::vector<executor::CreatedPath>& created,
+                                       std::optional<int64_t> clamp_mtime = std::nullopt);
+
+  /// The directories to stack for `id` (topmost first), flattening deep chains.
+  Result<std::vector<fs::path>> lowerdirs(const std::string& id);
+
+  /// Snapshot ids from `id` down to its base.
+  Result<std::vector<std::string>> chain(const std::string& id);
+
+ private:
+  Result<fs::path> flattened(const std::vector<std::string>& bottom);
+  Result<Active> prepare_overlay(const std::string& parent, Active active);
+  Result<Active> prepare_native(const std::string& parent, Active active);
+  Result<store::SnapshotRecord> store_layer(const fs::path& tree, const std::string& parent,
+                                            const Digest& diff_id);
+
+  store::Store& m_store;
+  Kind m_kind;
+  const executor::IdMap* m_map;
+  size_t m_max_lowers = 0;
+};
+
+}  // namespace cbuild::snapshot

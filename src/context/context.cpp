@@ -1,0 +1,289 @@
+#include "cbuild/context/context.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <cerrno>
+#include <deque>
+#include <iterator>
+#include <mutex>
+#include <thread>
+
+#include "cbuild/context/match.hpp"
+
+namespace cbuild::context {
+
+namespace {
+
+constexpr std::array<std::pair<FileType, std::string_view>, 7> k_type_names{{
+    {FileType::regular, "file"},
+    {FileType::directory, "dir"},
+    {FileType::symlink, "symlink"},
+    {FileType::fifo, "fifo"},
+    {FileType::socket, "socket"},
+    {FileType::char_device, "char"},
+    {FileType::block_device, "block"},
+}};
+
+constexpr std::array<std::pair<mode_t, FileType>, 7> k_mode_types{{
+    {S_IFREG, FileType::regular},
+    {S_IFDIR, FileType::directory},
+    {S_IFLNK, FileType::symlink},
+    {S_IFIFO, FileType::fifo},
+    {S_IFSOCK, FileType::socket},
+    {S_IFCHR, FileType::char_device},
+    {S_IFBLK, FileType::block_device},
+}};
+
+FileType type_of(mode_t mode) {
+  for (auto [bits, type] : k_mode_types)
+    if ((mode & S_IFMT) == bits) return type;
+  return FileType::regular;
+}
+
+Entry make_entry(std::string path, const struct stat& st) {
+  Entry e;
+  e.path = std::move(path);
+  e.type = type_of(st.st_mode);
+  e.mode = st.st_mode & 07777;
+  e.uid = st.st_uid;
+  e.gid = st.st_gid;
+  e.size = e.type == FileType::regular ? static_cast<uint64_t>(st.st_size) : 0;
+  e.mtime_ns = int64_t(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
+  e.ctime_ns = int64_t(st.st_ctim.tv_sec) * 1'000'000'000 + st.st_ctim.tv_nsec;
+  e.ino = st.st_ino;
+  e.dev = st.st_dev;
+  e.rdev = st.st_rdev;
+  e.nlink = static_cast<uint32_t>(st.st_nlink);
+  return e;
+}
+
+Result<std::vector<std::string>> read_names(int dirfd, const fs::path& where) {
+  int fd = ::dup(dirfd);
+  if (fd < 0) return errno_error(fmt::format("open `{}`", where.string()));
+  DIR* dir = ::fdopendir(fd);
+  if (!dir) {
+    ::close(fd);
+    return errno_error(fmt::format("open `{}`", where.string()));
+  }
+  std::vector<std::string> names;
+  errno = 0;
+  while (struct dirent* d = ::readdir(dir)) {
+    std::string_view name = d->d_name;
+    if (name != "." && name != "..") names.emplace_back(name);
+  }
+  int err = errno;
+  ::closedir(dir);
+  if (err != 0) {
+    errno = err;
+    return errno_error(fmt::format("read directory `{}`", where.string()));
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+}  // namespace
+
+std::string_view to_string(FileType type) {
+  for (auto [t, name] : k_type_names)
+    if (t == type) return name;
+  return "file";
+}
+
+/// The walk: fsutil's filter rules (see Context) over openat/fstatat.
+namespace {
+
+/// Entries found below one top-level name, with subtree ends relative to the part.
+struct Part {
+  std::vector<Entry> entries;
+  std::vector<size_t> ends;
+};
+
+/// The walk: fsutil's filter rules (see Context) over openat/fstatat, writing one Part.
+class ContextScanner {
+ public:
+  ContextScanner(const fs::path& root, const PatternMatcher& ignore, Part& out)
+      : m_root(root), m_ignore(ignore), m_out(out) {}
+
+  Status scan_dir(int dirfd, const std::string& rel, const PatternMatcher::MatchInfo& info) {
+    auto names = TRY(read_names(dirfd, m_root / rel));
+    for (const auto& name : names) TRY(visit(dirfd, name, rel, info));
+    return {};
+  }
+
+  /// Lists `name` (in directory `rel`, open as `dirfd`) unless ignored, and what is below it.
+  Status visit(int dirfd, const std::string& name, const std::string& rel,
+               const PatternMatcher::MatchInfo& info) {
+    std::string child = rel.empty() ? name : rel + "/" + name;
+    struct stat st;
+    if (::fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0)
+      return errno_error(fmt::format("stat `{}`", (m_root / child).string()));
+    bool is_dir = S_ISDIR(st.st_mode);
+    PatternMatcher::MatchInfo child_info;
+    bool excluded = !m_ignore.empty() && m_ignore.match(child, info, is_dir ? &child_info : nullptr);
+    if (excluded && (!is_dir || !m_ignore.must_walk_excluded_dir(child))) return {};
+    Entry entry = make_entry(child, st);
+    if (entry.type == FileType::symlink) entry.link_target = TRY(read_link(dirfd, name, child));
+    m_stack.push_back({std::move(entry), k_pending});
+    if (!excluded) flush();
+    if (is_dir) TRY(enter(dirfd, name, child, child_info, excluded));
+    if (m_stack.back().index != k_pending) m_out.ends[m_stack.back().index] = m_out.entries.size();
+    m_stack.pop_back();
+    return {};
+  }
+
+ private:
+  static constexpr size_t k_pending = SIZE_MAX;
+  struct Frame {
+    Entry entry;
+    size_t index;
+  };
+
+  Result<std::string> read_link(int dirfd, const std::string& name, const std::string& child) {
+    std::string target(4096, '\0');
+    ssize_t n = ::readlinkat(dirfd, name.c_str(), target.data(), target.size());
+    if (n < 0) return errno_error(fmt::format("read link `{}`", (m_root / child).string()));
+    target.resize(static_cast<size_t>(n));
+    return target;
+  }
+
+  Status enter(int dirfd, const std::string& name, const std::string& child,
+               const PatternMatcher::MatchInfo& info, bool excluded) {
+    UniqueFd fd(::openat(dirfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!fd) {
+      if (excluded && errno == EACCES) return {};  // as fsutil: unreadable and excluded is fine
+      return errno_error(fmt::format("open `{}`", (m_root / child).string()));
+    }
+    return scan_dir(fd.get(), child, info);
+  }
+
+  /// Lists the entry on top of the stack, and first any excluded directories above it that
+  /// were entered only because of exceptions.
+  void flush() {
+    for (auto& frame : m_stack) {
+      if (frame.index != k_pending) continue;
+      frame.index = m_out.entries.size();
+      m_out.entries.push_back(std::move(frame.entry));
+      m_out.ends.push_back(frame.index + 1);
+    }
+  }
+
+  const fs::path& m_root;
+  const PatternMatcher& m_ignore;
+  Part& m_out;
+  std::vector<Frame> m_stack;
+};
+
+/// Scans the top-level names as independent parts on up to k_scan_threads threads.
+Status scan_parts(const fs::path& root, int rootfd, const PatternMatcher& ignore, std::vector<Part>& parts) {
+  auto names = TRY(read_names(rootfd, root));
+  parts.resize(names.size());
+  std::atomic<size_t> next{0};
+  std::mutex error_mutex;
+  std::optional<Error> first_error;
+  auto worker = [&] {
+    for (size_t i; (i = next.fetch_add(1)) < names.size();) {
+      ContextScanner scanner(root, ignore, parts[i]);
+      if (auto st = scanner.visit(rootfd, names[i], "", {}); !st) {
+        std::lock_guard lock(error_mutex);
+        if (!first_error) first_error = std::move(st).error();
+        next = names.size();
+      }
+    }
+  };
+  std::optional<std::thread> helper;
+  if (names.size() > 1) helper.emplace(worker);
+  worker();
+  if (helper) helper->join();
+  if (first_error) return std::move(*first_error);
+  return {};
+}
+
+}  // namespace
+
+Result<Context> Context::scan(const fs::path& root, const PatternMatcher& ignore) {
+  Context ctx;
+  std::error_code ec;
+  ctx.m_root = fs::absolute(root, ec);
+  if (ec) return make_error(ExitCode::bad_input, "open context `{}`: {}", root.string(), ec.message());
+  UniqueFd fd(::open(ctx.m_root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!fd) return errno_error(fmt::format("open context `{}`", root.string()));
+  std::vector<Part> parts;
+  if (auto st = scan_parts(ctx.m_root, fd.get(), ignore, parts); !st)
+    return std::move(st).error().wrap("scan context");
+  size_t total = 0;
+  for (const auto& part : parts) total += part.entries.size();
+  ctx.m_entries.reserve(total);
+  ctx.m_ends.reserve(total);
+  for (auto& part : parts) {
+    size_t base = ctx.m_entries.size();
+    for (size_t end : part.ends) ctx.m_ends.push_back(base + end);
+    std::move(part.entries.begin(), part.entries.end(), std::back_inserter(ctx.m_entries));
+  }
+  ctx.m_by_path.reserve(total);
+  for (size_t i = 0; i < ctx.m_entries.size(); ++i) ctx.m_by_path.emplace(ctx.m_entries[i].path, i);
+  return ctx;
+}
+
+Result<Context> Context::open(const fs::path& root, const fs::path& dockerfile) {
+  auto ignore_file = TRY(load_ignore_file(root, dockerfile));
+  auto matcher = TRY(PatternMatcher::create(ignore_file.patterns));
+  auto ctx = TRY(scan(root, matcher));
+  ctx.m_ignore_file = std::move(ignore_file);
+  return ctx;
+}
+
+const Entry* Context::find(std::string_view path) const {
+  auto it = m_by_path.find(path);
+  return it == m_by_path.end() ? nullptr : &m_entries[it->second];
+}
+
+Result<std::optional<std::string>> Context::resolve(std::string_view path, bool follow_last) const {
+  std::deque<std::string> todo;
+  auto push_parts = [&](std::string_view p, bool front) {
+    std::vector<std::string> parts;
+    for (size_t pos = 0; pos <= p.size();) {
+      size_t end = std::min(p.find('/', pos), p.size());
+      if (end > pos) parts.emplace_back(p.substr(pos, end - pos));
+      pos = end + 1;
+    }
+    if (front)
+      todo.insert(todo.begin(), parts.begin(), parts.end());
+    else
+      todo.insert(todo.end(), parts.begin(), parts.end());
+  };
+  push_parts(path, false);
+  std::string cur;  // "" is the root
+  int links = 0;
+  while (!todo.empty()) {
+    std::string part = std::move(todo.front());
+    todo.pop_front();
+    if (part == ".") continue;
+    if (part == "..") {
+      size_t slash = cur.rfind('/');
+      cur = slash == std::string::npos ? "" : cur.substr(0, slash);
+      continue;
+    }
+    std::string next = cur.empty() ? part : cur + "/" + part;
+    const Entry* e = find(next);
+    if (!e) return std::optional<std::string>();
+    bool last = todo.empty();
+    if (e->type == FileType::symlink && (!last || follow_last)) {
+      if (++links > 40)
+        return make_error(ExitCode::bad_input, "resolve `{}`: too many levels of symbolic links", path);
+      if (e->link_target.starts_with('/')) cur.clear();
+      push_parts(e->link_target, true);
+      continue;
+    }
+    if (!last && e->type != FileType::directory) return std::optional<std::string>();
+    cur = std::move(next);
+  }
+  return std::optional<std::string>(cur.empty() ? "." : cur);
+}
+
+}  // namespace cbuild::context

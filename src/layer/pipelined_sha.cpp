@@ -1,0 +1,80 @@
+#include "pipelined_sha.hpp"
+
+#include <unistd.h>
+
+#include <cstring>
+
+namespace cbuild::layer {
+
+PipelinedSha::PipelinedSha() : m_threaded(sysconf(_SC_NPROCESSORS_ONLN) > 1) {
+  if (!m_threaded) return;
+  m_chunks.resize(k_chunks);
+  for (auto& c : m_chunks) {
+    c.reserve(k_chunk_size);
+    m_free.push_back(&c);
+  }
+  m_current = m_free.front();
+  m_free.pop_front();
+  m_thread = std::thread([this] { run(); });
+}
+
+PipelinedSha::~PipelinedSha() {
+  if (!m_thread.joinable()) return;
+  {
+    std::lock_guard lock(m_mutex);
+    m_done = true;
+  }
+  m_cv.notify_all();
+  m_thread.join();
+}
+
+void PipelinedSha::update(const void* data, size_t size) {
+  if (!m_threaded) return m_sha.update(data, size);
+  auto* p = static_cast<const char*>(data);
+  while (size > 0) {
+    size_t take = std::min(size, k_chunk_size - m_current->size());
+    m_current->append(p, take);
+    p += take;
+    size -= take;
+    if (m_current->size() == k_chunk_size) submit();
+  }
+}
+
+void PipelinedSha::submit() {
+  std::unique_lock lock(m_mutex);
+  m_full.push_back(m_current);
+  m_cv.notify_all();
+  m_cv.wait(lock, [&] { return !m_free.empty(); });
+  m_current = m_free.front();
+  m_free.pop_front();
+}
+
+void PipelinedSha::run() {
+  std::unique_lock lock(m_mutex);
+  for (;;) {
+    m_cv.wait(lock, [&] { return m_done || !m_full.empty(); });
+    if (m_full.empty()) return;
+    std::string* chunk = m_full.front();
+    m_full.pop_front();
+    lock.unlock();
+    m_sha.update(chunk->data(), chunk->size());
+    chunk->clear();
+    lock.lock();
+    m_free.push_back(chunk);
+    m_cv.notify_all();
+  }
+}
+
+Digest PipelinedSha::finish() {
+  if (m_threaded) {
+    std::unique_lock lock(m_mutex);
+    m_full.push_back(m_current);
+    m_done = true;
+    m_cv.notify_all();
+    lock.unlock();
+    m_thread.join();
+  }
+  return m_sha.finish();
+}
+
+}  // namespace cbuild::layer

@@ -1,0 +1,43 @@
+#pragma once
+// Module-private: a libarchive PAX writer whose output is hashed (diffID) and optionally
+// forwarded to a Compressor, with no blocking or padding beyond the tar format's own.
+#include "cbuild/layer/compression.hpp"
+#include "cbuild/util/digest.hpp"
+#include "cbuild/util/result.hpp"
+#include "pipelined_sha.hpp"
+
+#include <archive.h>
+#include <archive_entry.h>
+
+#include <memory>
+#include <string>
+
+namespace cbuild::layer {
+
+class TarOutput {
+ public:
+  /// `next` may be null: the tar is then only hashed.
+  static Result<std::unique_ptr<TarOutput>> open(Compressor* next);
+  ~TarOutput();
+  TarOutput(const TarOutput&) = delete;
+  TarOutput& operator=(const TarOutput&) = delete;
+
+  Status write_header(archive_entry* entry, const std::string& what);
+  Status write_data(const void* data, size_t size, const std::string& what);
+  /// Writes the end-of-archive blocks; returns the diffID.
+  Result<Digest> close();
+  uint64_t size() const { return m_size; }
+
+ private:
+  TarOutput() = default;
+  static la_ssize_t on_write(archive*, void* self, const void* data, size_t size);
+  Error archive_failure(const std::string& what);
+
+  archive* m_archive = nullptr;
+  Compressor* m_next = nullptr;
+  PipelinedSha m_sha;
+  uint64_t m_size = 0;
+  Status m_sink_status;
+};
+
+}  // namespace cbuild::layer

@@ -1,0 +1,382 @@
+#include "cbuild/layer/writer.hpp"
+
+#include "cbuild/layer/override_stat.hpp"
+#include "cbuild/layer/whiteout.hpp"
+#include "c_locale.hpp"
+#include "tar_output.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <map>
+#include <set>
+#include <vector>
+
+namespace cbuild::layer {
+
+namespace {
+
+constexpr size_t k_read_buffer_size = 1 << 20;
+
+/// Xattrs that describe the host, not the image: never written into a layer.
+bool is_host_xattr(std::string_view name) {
+  return is_overlay_xattr(name) || name == k_override_stat_xattr || name == "security.selinux";
+}
+
+/// What a file's xattrs say, split into layer content and cbuild/overlay metadata.
+struct Xattrs {
+  std::vector<std::pair<std::string, std::string>> kept;  ///< sorted by name
+  std::optional<OverrideStat> override_stat;
+  bool opaque = false;    ///< `*.overlay.opaque` = "y"
+  bool whiteout = false;  ///< `*.overlay.whiteout` present
+};
+
+/// One entry of a directory, as it will appear in the tar.
+struct Child {
+  std::string name;       ///< name in the tar (basename)
+  std::string disk_name;  ///< name on disk; empty for a synthesized opaque marker
+  struct stat st {};
+  bool whiteout = false;
+};
+
+class TreeWriter {
+ public:
+  TreeWriter(const fs::path& root, const WriteOptions& options, TarOutput& out)
+      : m_root(root), m_options(options), m_out(out), m_buffer(k_read_buffer_size) {
+    for (const auto& e : options.exclude) {
+      std::string p = e;
+      while (p.starts_with("./")) p.erase(0, 2);
+      while (p.starts_with("/")) p.erase(0, 1);
+      while (p.ends_with("/")) p.pop_back();
+      if (!p.empty()) m_exclude.insert(p);
+    }
+  }
+  ~TreeWriter() { archive_entry_free(m_entry); }
+
+  Result<uint64_t> run() {
+    UniqueFd root(::open(m_root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!root) return errno_error(fmt::format("open `{}`", m_root.string()));
+    struct stat st {};
+    if (fstat(root.get(), &st) != 0) return errno_error(fmt::format("stat `{}`", m_root.string()));
+    Xattrs x = TRY(read_xattrs(root.get(), ""));
+    TRY(walk(root.get(), "", clamp(st.st_mtim.tv_sec), x.opaque));
+    return m_entries;
+  }
+
+ private:
+  int64_t clamp(int64_t mtime) const {
+    return m_options.clamp_mtime && mtime > *m_options.clamp_mtime ? *m_options.clamp_mtime : mtime;
+  }
+  bool overlay() const { return m_options.kind == TreeKind::overlay_upper; }
+  std::string full(const std::string& rel) const { return (m_root / rel).string(); }
+
+  Error io_error(std::string_view verb, const std::string& rel) const {
+    return errno_error(fmt::format("{} `{}`", verb, full(rel)));
+  }
+
+  Result<std::vector<std::string>> list_dir(int dirfd, const std::string& rel) {
+    int dup_fd = ::openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    DIR* dir = dup_fd >= 0 ? fdopendir(dup_fd) : nullptr;
+    if (!dir) {
+      if (dup_fd >= 0) ::close(dup_fd);
+      return io_error("read directory", rel);
+    }
+    std::vector<std::string> names;
+    errno = 0;
+    while (dirent* d = readdir(dir)) {
+      std::string_view n = d->d_name;
+      if (n != "." && n != "..") names.emplace_back(n);
+    }
+    int err = errno;
+    closedir(dir);
+    if (err) {
+      errno = err;
+      return io_error("read directory", rel);
+    }
+    return names;
+  }
+
+  /// Reads the xattrs of `fd` (when >= 0) or of the path `rel` (not following symlinks).
+  Result<Xattrs> read_xattrs(int fd, const std::string& rel) {
+    Xattrs out;
+    std::string path = fd >= 0 ? std::string() : full(rel);
+    char list_buf[4096];
+    std::vector<char> big;
+    char* list = list_buf;
+    ssize_t len = fd >= 0 ? flistxattr(fd, list_buf, sizeof list_buf)
+                          : llistxattr(path.c_str(), list_buf, sizeof list_buf);
+    if (len < 0 && errno == ERANGE) {
+      ssize_t need = fd >= 0 ? flistxattr(fd, nullptr, 0) : llistxattr(path.c_str(), nullptr, 0);
+      if (need < 0) return io_error("list xattrs of", rel);
+      big.resize(static_cast<size_t>(need));
+      list = big.data();
+      len = fd >= 0 ? flistxattr(fd, list, big.size()) : llistxattr(path.c_str(), list, big.size());
+    }
+    if (len < 0) {
+      if (errno == ENOTSUP) return out;
+      return io_error("list xattrs of", rel);
+    }
+    for (ssize_t i = 0; i < len;) {
+      std::string name(list + i);
+      i += static_cast<ssize_t>(name.size()) + 1;
+      std::string value = TRY(read_xattr(fd, path, name, rel));
+      if (name.ends_with(".overlay.opaque") && is_overlay_xattr(name)) {
+        out.opaque = value == "y";
+      } else if (name.ends_with(".overlay.whiteout") && is_overlay_xattr(name)) {
+        out.whiteout = true;
+      } else if (name == k_override_stat_xattr) {
+        auto parsed = OverrideStat::parse(value);
+        if (!parsed) return std::move(parsed).error().wrap("write layer entry `{}`", full(rel));
+        out.override_stat = parsed.value();
+      } else if (!is_host_xattr(name)) {
+        out.kept.emplace_back(std::move(name), std::move(value));
+      }
+    }
+    std::sort(out.kept.begin(), out.kept.end());
+    return out;
+  }
+
+  Result<std::string> read_xattr(int fd, const std::string& path, const std::string& name,
+                                 const std::string& rel) {
+    std::string value(256, '\0');
+    for (;;) {
+      ssize_t n = fd >= 0 ? fgetxattr(fd, name.c_str(), value.data(), value.size())
+                          : lgetxattr(path.c_str(), name.c_str(), value.data(), value.size());
+      if (n >= 0) {
+        value.resize(static_cast<size_t>(n));
+        return value;
+      }
+      if (errno != ERANGE) return io_error(fmt::format("read xattr {} of", name), rel);
+      ssize_t need = fd >= 0 ? fgetxattr(fd, name.c_str(), nullptr, 0)
+                             : lgetxattr(path.c_str(), name.c_str(), nullptr, 0);
+      if (need < 0) return io_error(fmt::format("read xattr {} of", name), rel);
+      value.resize(static_cast<size_t>(need) + 1);
+    }
+  }
+
+  /// Whether an entry of an overlay upperdir is a whiteout: a 0/0 character device, or
+  /// (kernel >= 6.7) an empty regular file carrying `*.overlay.whiteout`.
+  bool overlay_whiteout(int dirfd, const std::string& name, const struct stat& st) const {
+    if (S_ISCHR(st.st_mode)) return st.st_rdev == makedev(0, 0);
+    if (!S_ISREG(st.st_mode) || st.st_size != 0) return false;
+    std::string path = fmt::format("/proc/self/fd/{}/{}", dirfd, name);
+    for (const char* x : {"trusted.overlay.whiteout", "user.overlay.whiteout"})
+      if (lgetxattr(path.c_str(), x, nullptr, 0) >= 0) return true;
+    return false;
+  }
+
+  Result<std::vector<Child>> children(int dirfd, const std::string& prefix, bool opaque) {
+    std::vector<Child> out;
+    for (auto& name : TRY(list_dir(dirfd, prefix))) {
+      if (m_exclude.count(prefix + name)) continue;
+      Child c;
+      if (fstatat(dirfd, name.c_str(), &c.st, AT_SYMLINK_NOFOLLOW) != 0)
+        return io_error("stat", prefix + name);
+      if (S_ISSOCK(c.st.st_mode)) continue;
+      if (overlay() && overlay_whiteout(dirfd, name, c.st)) {
+        c.whiteout = true;
+        c.name = std::string(k_whiteout_prefix) + name;
+      } else {
+        c.whiteout = name.starts_with(k_whiteout_prefix);
+        c.name = name;
+      }
+      c.disk_name = std::move(name);
+      out.push_back(std::move(c));
+    }
+    if (opaque) {
+      Child c;
+      c.name = std::string(k_opaque_whiteout);
+      c.whiteout = true;
+      out.push_back(std::move(c));
+    }
+    std::sort(out.begin(), out.end(), [](const Child& a, const Child& b) { return a.name < b.name; });
+    for (size_t i = 1; i < out.size(); ++i)
+      if (out[i].name == out[i - 1].name)
+        return make_error("write layer: `{}` is both a whiteout and a file",
+                          full(prefix + out[i].name));
+    return out;
+  }
+
+  Status walk(int dirfd, const std::string& prefix, int64_t dir_mtime, bool opaque) {
+    for (auto& c : TRY(children(dirfd, prefix, opaque))) {
+      std::string rel = prefix + c.name;
+      if (c.whiteout) {
+        TRY(emit_whiteout(rel, dir_mtime));
+      } else {
+        TRY(emit(dirfd, rel, c));
+      }
+    }
+    return {};
+  }
+
+  void reset_entry(const std::string& path) {
+    if (!m_entry) m_entry = archive_entry_new();
+    archive_entry_clear(m_entry);
+    archive_entry_copy_pathname(m_entry, path.c_str());
+  }
+
+  Status write_header(const std::string& rel) {
+    ++m_entries;
+    return m_out.write_header(m_entry, fmt::format("write layer entry `{}`", full(rel)));
+  }
+
+  Status emit_whiteout(const std::string& rel, int64_t dir_mtime) {
+    reset_entry(rel);
+    archive_entry_set_filetype(m_entry, AE_IFREG);
+    archive_entry_set_perm(m_entry, 0600);
+    archive_entry_set_uid(m_entry, 0);
+    archive_entry_set_gid(m_entry, 0);
+    archive_entry_set_size(m_entry, 0);
+    archive_entry_set_mtime(m_entry, dir_mtime, 0);
+    return write_header(rel);
+  }
+
+  /// Owner, permissions and type as the layer records them.
+  void set_metadata(const struct stat& st, const Xattrs& x, mode_t type) {
+    uint32_t uid, gid;
+    mode_t perm;
+    if (x.override_stat) {
+      uid = x.override_stat->uid;
+      gid = x.override_stat->gid;
+      perm = x.override_stat->mode;
+    } else {
+      uid = m_options.ids.uids.to_container(st.st_uid).value_or(k_overflow_id);
+      gid = m_options.ids.gids.to_container(st.st_gid).value_or(k_overflow_id);
+      perm = st.st_mode & 07777;
+    }
+    archive_entry_set_filetype(m_entry, type);
+    archive_entry_set_perm(m_entry, perm);
+    archive_entry_set_uid(m_entry, uid);
+    archive_entry_set_gid(m_entry, gid);
+    archive_entry_set_mtime(m_entry, clamp(st.st_mtim.tv_sec), 0);
+    for (const auto& [name, value] : x.kept)
+      archive_entry_xattr_add_entry(m_entry, name.c_str(), value.data(), value.size());
+  }
+
+  /// The type to write: the on-disk type, unless override_stat turns an empty regular
+  /// file (how an unprivileged applier stores a device or fifo) back into one.
+  static mode_t entry_type(const struct stat& st, const Xattrs& x) {
+    mode_t disk = st.st_mode & S_IFMT;
+    if (disk == S_IFREG && x.override_stat && x.override_stat->type) {
+      mode_t t = *x.override_stat->type;
+      if (t == S_IFCHR || t == S_IFBLK || t == S_IFIFO || t == S_IFSOCK) return t;
+    }
+    return disk;
+  }
+
+  Status emit(int dirfd, const std::string& rel, const Child& c) {
+    const struct stat& st = c.st;
+    if (S_ISDIR(st.st_mode)) return emit_dir(dirfd, rel, c);
+    UniqueFd fd;
+    if (S_ISREG(st.st_mode)) {
+      fd.reset(::openat(dirfd, c.disk_name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+      if (!fd) return io_error("open", rel);
+    }
+    Xattrs x = TRY(read_xattrs(fd ? fd.get() : -1, rel));
+    mode_t type = entry_type(st, x);
+    if (type == S_IFSOCK) return {};
+    reset_entry(rel);
+    set_metadata(st, x, type);
+    if (st.st_nlink > 1) {
+      auto [it, first] = m_inodes.try_emplace({st.st_dev, st.st_ino}, rel);
+      if (!first) {
+        archive_entry_copy_hardlink(m_entry, it->second.c_str());
+        archive_entry_set_size(m_entry, 0);
+        return write_header(rel);
+      }
+    }
+    if (type == S_IFLNK) return emit_symlink(dirfd, rel, c);
+    if (type == S_IFCHR || type == S_IFBLK) {
+      bool from_override = (st.st_mode & S_IFMT) != type;
+      archive_entry_set_rdevmajor(m_entry, from_override ? x.override_stat->rdev_major : major(st.st_rdev));
+      archive_entry_set_rdevminor(m_entry, from_override ? x.override_stat->rdev_minor : minor(st.st_rdev));
+    }
+    if (type != S_IFREG) return write_header(rel);
+    archive_entry_set_size(m_entry, st.st_size);
+    TRY(write_header(rel));
+    return copy_content(fd.get(), rel, static_cast<uint64_t>(st.st_size));
+  }
+
+  Status emit_symlink(int dirfd, const std::string& rel, const Child& c) {
+    std::string target(static_cast<size_t>(c.st.st_size) + 1, '\0');
+    ssize_t n = readlinkat(dirfd, c.disk_name.c_str(), target.data(), target.size());
+    if (n < 0) return io_error("read symlink", rel);
+    if (static_cast<size_t>(n) >= target.size())
+      return make_error("write layer: symlink `{}` changed while being read", full(rel));
+    target.resize(static_cast<size_t>(n));
+    archive_entry_copy_symlink(m_entry, target.c_str());
+    return write_header(rel);
+  }
+
+  Status emit_dir(int dirfd, const std::string& rel, const Child& c) {
+    UniqueFd fd(::openat(dirfd, c.disk_name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!fd) return io_error("open directory", rel);
+    Xattrs x = TRY(read_xattrs(fd.get(), rel));
+    reset_entry(rel + "/");
+    set_metadata(c.st, x, S_IFDIR);
+    TRY(write_header(rel));
+    return walk(fd.get(), rel + "/", clamp(c.st.st_mtim.tv_sec), overlay() && x.opaque);
+  }
+
+  Status copy_content(int fd, const std::string& rel, uint64_t size) {
+    uint64_t left = size;
+    while (left > 0) {
+      size_t want = static_cast<size_t>(std::min<uint64_t>(left, m_buffer.size()));
+      ssize_t n = ::read(fd, m_buffer.data(), want);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        return io_error("read", rel);
+      }
+      if (n == 0)
+        return make_error("write layer: `{}` shrank while being read", full(rel));
+      TRY(m_out.write_data(m_buffer.data(), static_cast<size_t>(n),
+                           fmt::format("write layer entry `{}`", full(rel))));
+      left -= static_cast<uint64_t>(n);
+    }
+    return {};
+  }
+
+  fs::path m_root;
+  const WriteOptions& m_options;
+  TarOutput& m_out;
+  std::vector<char> m_buffer;
+  std::set<std::string> m_exclude;
+  std::map<std::pair<dev_t, ino_t>, std::string> m_inodes;
+  archive_entry* m_entry = nullptr;
+  uint64_t m_entries = 0;
+};
+
+Result<LayerDigests> write_tree(const fs::path& root, const WriteOptions& options,
+                                Compressor* compressor) {
+  ScopedCLocale c_locale;
+  auto out = TRY(TarOutput::open(compressor));
+  TreeWriter writer(root, options, *out);
+  LayerDigests result;
+  result.entries = TRY(writer.run());
+  result.diff_id = TRY(out->close());
+  result.tar_size = out->size();
+  return result;
+}
+
+}  // namespace
+
+Result<LayerDigests> write_layer(const fs::path& root, const WriteOptions& options, ByteSink& sink) {
+  auto compressor = TRY(Compressor::create(options.compression, sink));
+  LayerDigests result = TRY(write_tree(root, options, compressor.get()));
+  CompressedBlob blob = TRY(compressor->finish());
+  result.compression = options.compression.compression;
+  result.blob_digest = blob.digest;
+  result.blob_size = blob.size;
+  return result;
+}
+
+Result<LayerDigests> layer_diff_id(const fs::path& root, const WriteOptions& options) {
+  return write_tree(root, options, nullptr);
+}
+
+}  // namespace cbuild::layer

@@ -1,0 +1,274 @@
+#include "cbuild/snapshot/snapshotter.hpp"
+
+#include "cbuild/executor/userns.hpp"
+#include "cbuild/layer/applier.hpp"
+#include "cbuild/layer/writer.hpp"
+#include "cbuild/snapshot/tree.hpp"
+
+#include <sched.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+
+namespace cbuild::snapshot {
+namespace {
+
+constexpr const char* k_info = R"({"format":"overlay-upper-v1"})";
+constexpr const char* k_flat_info = R"({"format":"overlay-upper-v1","flat":true})";
+// Mount data is one page; leave room for upperdir, workdir and options.
+constexpr size_t k_lowerdir_budget = 3000;
+constexpr size_t k_max_depth = 128;
+
+std::string id_hex(const std::string& id) {
+  return id.starts_with("sha256:") ? id.substr(7) : id;
+}
+
+Result<Digest> next_chain(const std::string& parent, const Digest& diff_id) {
+  if (parent.empty()) return diff_id;
+  Digest p = TRY(Digest::parse(parent));
+  return store::chain_id(p, diff_id);
+}
+
+Status make_owned_dir(const fs::path& dir, const executor::IdMap* map, mode_t mode = 0755) {
+  TRY(make_dirs(dir));
+  if (::chmod(dir.c_str(), mode) != 0) return errno_error(fmt::format("chmod `{}`", dir.string()));
+  return executor::own_for_container(dir, map);
+}
+
+Result<std::string> in_userns(const executor::IdMap* map, const std::function<Status()>& fn) {
+  return executor::run_in_userns(
+      [&]() -> Result<std::string> {
+        TRY(fn());
+        return std::string();
+      },
+      map);
+}
+
+Result<Digest> diff_id_of(const fs::path& upper, std::optional<int64_t> clamp) {
+  layer::WriteOptions options;
+  options.kind = layer::TreeKind::overlay_upper;
+  options.clamp_mtime = clamp;
+  auto digests = TRY(layer::layer_diff_id(upper, options));
+  return digests.diff_id;
+}
+
+Result<Digest> parse_result_digest(const Result<std::string>& r) {
+  if (!r) return r.error();
+  return Digest::parse(r.value());
+}
+
+}  // namespace
+
+std::string_view kind_name(Kind kind) { return kind == Kind::overlay ? "overlay" : "native"; }
+
+Result<std::optional<Kind>> parse_kind(std::string_view text) {
+  if (text == "overlay") return std::optional<Kind>(Kind::overlay);
+  if (text == "native") return std::optional<Kind>(Kind::native);
+  if (text == "auto" || text.empty()) return std::optional<Kind>();
+  return make_error(ExitCode::usage, "unknown snapshotter `{}` (overlay, native or auto)", text);
+}
+
+Kind choose_kind(std::optional<Kind> requested, const fs::path& scratch, std::string* notice) {
+  if (requested) return *requested;
+  static std::optional<std::string> failure;
+  static bool probed = false;
+  if (!probed) {
+    probed = true;
+    auto dir = TempDir::create("cbuild-probe-", scratch);
+    Status s = dir ? Status{} : Status(dir.error());
+    if (s) {
+      for (const char* sub : {"lower", "upper", "work", "merged"})
+        if (s) s = make_owned_dir(dir->path() / sub, nullptr);
+      if (s) {
+        auto r = executor::run_in_userns(
+            [&]() -> Result<std::string> {
+              std::string data = fmt::format("lowerdir={0}/lower,upperdir={0}/upper,workdir={0}/work,userxattr",
+                                             dir->path().string());
+              if (::mount("overlay", (dir->path() / "merged").c_str(), "overlay", 0, data.c_str()) != 0)
+                return errno_error("mount overlay");
+              return std::string();
+            },
+            nullptr, CLONE_NEWNS);
+        if (!r) s = r.error();
+        (void)executor::remove_tree_mapped(dir->path() / "work");
+      }
+    }
+    if (!s) failure = s.error().message;
+  }
+  if (failure && notice)
+    *notice = fmt::format("notice: overlayfs cannot be mounted here ({}): using the native snapshotter", *failure);
+  return failure ? Kind::native : Kind::overlay;
+}
+
+Active::~Active() {
+  if (!m_scratch.empty()) (void)executor::remove_tree_mapped(m_scratch, m_map);
+}
+
+Snapshotter::Snapshotter(store::Store& store, Kind kind, const executor::IdMap* map)
+    : m_store(store), m_kind(kind), m_map(map) {
+  store.set_tree_remover([map](const fs::path& p) { return executor::remove_tree_mapped(p, map); });
+}
+
+Result<std::vector<std::string>> Snapshotter::chain(const std::string& id) {
+  std::vector<std::string> out;
+  for (std::string cur = id; !cur.empty();) {
+    auto rec = TRY(m_store.get_snapshot(cur));
+    if (!rec) return make_error(ExitCode::not_found, "snapshot {} not found", cur);
+    out.push_back(cur);
+    cur = rec->parent;
+  }
+  return out;
+}
+
+Result<store::SnapshotRecord> Snapshotter::store_layer(const fs::path& tree, const std::string& parent,
+                                                       const Digest& diff_id) {
+  Digest id = TRY(next_chain(parent, diff_id));
+  store::SnapshotRecord record;
+  record.id = id.str();
+  record.parent = parent;
+  record.diff_id = diff_id;
+  record.info = k_info;
+  return m_store.commit_snapshot(tree, std::move(record));
+}
+
+Result<std::string> Snapshotter::unpack(const std::string& parent, const fs::path& archive,
+                                        const Digest& diff_id) {
+  Digest id = TRY(next_chain(parent, diff_id));
+  if (TRY(m_store.get_snapshot(id.str()))) return id.str();
+  fs::path staging = TRY(m_store.begin_snapshot());
+  TRY(make_owned_dir(staging, m_map));
+  auto got = parse_result_digest(executor::run_in_userns(
+      [&]() -> Result<std::string> {
+        layer::ApplyOptions options;
+        options.whiteouts = layer::WhiteoutMode::overlay_user;
+        auto applied = TRY(layer::apply_layer(archive, staging, options));
+        return applied.diff_id.str();
+      },
+      m_map));
+  if (!got || *got != diff_id) {
+    (void)m_store.remove_tree(staging);
+    if (!got) return std::move(got).error().wrap("unpack `{}`", archive.string());
+    return make_error(ExitCode::bad_input, "unpack `{}`: diffID is {}, expected {}", archive.string(),
+                      got->str(), diff_id.str());
+  }
+  auto record = TRY(store_layer(staging, parent, diff_id));
+  return record.id;
+}
+
+Result<fs::path> Snapshotter::flattened(const std::vector<std::string>& bottom) {
+  std::string id = "flat-" + id_hex(bottom.front());
+  if (TRY(m_store.get_snapshot(id))) return m_store.snapshot_path(id);
+  fs::path staging = TRY(m_store.begin_snapshot());
+  TRY(make_owned_dir(staging, m_map));
+  std::vector<fs::path> layers;
+  for (auto it = bottom.rbegin(); it != bottom.rend(); ++it) layers.push_back(m_store.snapshot_path(*it));
+  auto merged = in_userns(m_map, [&]() -> Status {
+    for (const fs::path& layer : layers) TRY(merge_layer(layer, staging, true));
+    return {};
+  });
+  if (!merged) {
+    (void)m_store.remove_tree(staging);
+    return std::move(merged).error().wrap("flatten snapshot {}", bottom.front());
+  }
+  auto top = TRY(m_store.get_snapshot(bottom.front()));
+  store::SnapshotRecord record;
+  record.id = id;
+  record.diff_id = top->diff_id;
+  record.info = k_flat_info;
+  TRY(m_store.commit_snapshot(staging, std::move(record)));
+  return m_store.snapshot_path(id);
+}
+
+Result<std::vector<fs::path>> Snapshotter::lowerdirs(const std::string& id) {
+  auto ids = TRY(chain(id));
+  size_t limit = m_max_lowers;
+  if (limit == 0) {
+    size_t per = m_store.snapshot_path(id).string().size() + 1;
+    limit = std::min(k_max_depth, k_lowerdir_budget / per);
+  }
+  limit = std::max<size_t>(limit, 2);
+  std::vector<fs::path> out;
+  size_t n = ids.size();
+  size_t keep = n;
+  if (n > limit) {
+    size_t block = std::max<size_t>(limit / 2, 1);
+    size_t flat = std::min(n, ((n - limit) / block + 1) * block);
+    keep = n - flat;
+  }
+  for (size_t i = 0; i < keep; ++i) out.push_back(m_store.snapshot_path(ids[i]));
+  if (keep < n) out.push_back(TRY(flattened({ids.begin() + static_cast<long>(keep), ids.end()})));
+  return out;
+}
+
+Result<Active> Snapshotter::prepare(const std::string& parent) {
+  Active active;
+  active.m_parent = parent;
+  active.m_map = m_map;
+  active.m_scratch = TRY(m_store.make_temp_dir("step-"));
+  TRY(make_owned_dir(active.m_scratch, m_map, 0711));
+  if (m_kind == Kind::overlay) return prepare_overlay(parent, std::move(active));
+  return prepare_native(parent, std::move(active));
+}
+
+Result<Active> Snapshotter::prepare_overlay(const std::string& parent, Active active) {
+  fs::path upper = active.m_scratch / "upper", work = active.m_scratch / "work";
+  TRY(make_owned_dir(upper, m_map));
+  TRY(make_owned_dir(work, m_map));
+  if (!parent.empty()) {
+    active.m_lowers = TRY(lowerdirs(parent));
+  } else {
+    active.m_lowers = {active.m_scratch / "empty"};
+    TRY(make_owned_dir(active.m_lowers.front(), m_map));
+  }
+  active.m_rootfs = executor::OverlayRootfs{active.m_lowers, upper, work};
+  return active;
+}
+
+Result<Active> Snapshotter::prepare_native(const std::string& parent, Active active) {
+  fs::path root = active.m_scratch / "root";
+  TRY(make_owned_dir(root, m_map));
+  std::vector<fs::path> layers;
+  if (!parent.empty()) {
+    auto lowers = TRY(lowerdirs(parent));
+    layers.assign(lowers.rbegin(), lowers.rend());
+  }
+  fs::path state = active.m_scratch / "before";
+  TRY(in_userns(m_map, [&]() -> Status {
+    for (const fs::path& layer : layers) TRY(merge_layer(layer, root, false));
+    return write_tree_state(root, state);
+  }));
+  active.m_rootfs = executor::DirRootfs{root};
+  return active;
+}
+
+Result<store::SnapshotRecord> Snapshotter::commit(Active& active,
+                                                  const std::vector<executor::CreatedPath>& created,
+                                                  std::optional<int64_t> clamp_mtime) {
+  fs::path tree;
+  Result<std::string> digest = std::string();
+  if (auto* ovl = std::get_if<executor::OverlayRootfs>(&active.m_rootfs)) {
+    tree = ovl->upperdir;
+    digest = executor::run_in_userns(
+        [&]() -> Result<std::string> {
+          prune_copied_up(tree, active.m_lowers, remove_created(tree, created));
+          return TRY(diff_id_of(tree, clamp_mtime)).str();
+        },
+        m_map);
+  } else {
+    fs::path root = std::get<executor::DirRootfs>(active.m_rootfs).path;
+    tree = active.m_scratch / "diff";
+    TRY(make_owned_dir(tree, m_map));
+    digest = executor::run_in_userns(
+        [&]() -> Result<std::string> {
+          auto restored = remove_created(root, created);
+          TRY(write_native_diff(root, active.m_scratch / "before", tree, restored));
+          return TRY(diff_id_of(tree, clamp_mtime)).str();
+        },
+        m_map);
+  }
+  Digest diff_id = TRY(parse_result_digest(digest));
+  return store_layer(tree, active.m_parent, diff_id);
+}
+
+}  // namespace cbuild::snapshot

@@ -1,0 +1,300 @@
+// Content checksums: what changes them and what does not, the stat cache and its racy rule.
+#include "cbuild/context/checksum.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include <catch2/catch.hpp>
+
+#include "context_fixture.hpp"
+
+using namespace cbuild;
+using namespace cbuild::context;
+using cbuild::context::test::ContextDir;
+
+namespace {
+
+int64_t real_now() {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return int64_t(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+/// A scan time well after every file's mtime: nothing is racy.
+int64_t later() { return real_now() + 10'000'000'000; }
+
+void populate(const ContextDir& d) {
+  d.file("src/main.rs", "fn main() {}\n");
+  d.file("src/lib.rs", "pub fn f() {}\n");
+  d.file("Cargo.toml", "[package]\nname = \"x\"\n");
+  d.symlink("main.rs", "src/link.rs");
+}
+
+struct Sum {
+  ContentChecksum sum;
+  HashStats stats;
+};
+
+Sum sum_of(const ContextDir& d, std::vector<std::string> sources, StatCache* cache = nullptr,
+           int64_t now = 0) {
+  auto m = PatternMatcher::create({});
+  auto ctx = Context::scan(d.root(), *m);
+  REQUIRE(ctx.ok());
+  SelectOptions opt;
+  opt.sources = std::move(sources);
+  auto sel = select(*ctx, opt);
+  REQUIRE(sel.ok());
+  Sum out;
+  ChecksumOptions copt;
+  copt.cache = cache;
+  copt.now_ns = now ? now : later();
+  auto r = checksum(*ctx, *sel, copt, &out.stats);
+  REQUIRE(r.ok());
+  out.sum = std::move(*r);
+  return out;
+}
+
+void set_mtime(const fs::path& p, time_t sec) {
+  struct timespec ts[2] = {{sec, 0}, {sec, 0}};
+  REQUIRE(::utimensat(AT_FDCWD, p.c_str(), ts, AT_SYMLINK_NOFOLLOW) == 0);
+}
+
+}  // namespace
+
+TEST_CASE("the checksum ignores mtimes", "[checksum]") {
+  ContextDir d;
+  populate(d);
+  auto before = sum_of(d, {"."});
+  set_mtime(d.root() / "src/main.rs", 1000);
+  d.file("Cargo.toml", "[package]\nname = \"x\"\n");  // rewritten with identical content
+  auto after = sum_of(d, {"."});
+  CHECK(before.sum.digest == after.sum.digest);
+  CHECK(diff(before.sum.files, after.sum.files).empty());
+}
+
+TEST_CASE("the checksum sees content and mode and link targets and new or removed files", "[checksum]") {
+  ContextDir d;
+  populate(d);
+  auto base = sum_of(d, {"."});
+
+  SECTION("content") {
+    d.file("src/main.rs", "fn main() { println!(); }\n");
+    auto s = sum_of(d, {"."});
+    CHECK(s.sum.digest != base.sum.digest);
+    auto delta = diff(base.sum.files, s.sum.files);
+    CHECK(delta.changed == std::vector<std::string>{"src/main.rs"});
+    CHECK(delta.explain() == "file changed: src/main.rs");
+  }
+  SECTION("mode") {
+    REQUIRE(::chmod((d.root() / "src/lib.rs").c_str(), 0755) == 0);
+    auto s = sum_of(d, {"."});
+    CHECK(s.sum.digest != base.sum.digest);
+    CHECK(diff(base.sum.files, s.sum.files).changed == std::vector<std::string>{"src/lib.rs"});
+  }
+  SECTION("setuid bit") {
+    REQUIRE(::chmod((d.root() / "src/lib.rs").c_str(), 04644) == 0);
+    CHECK(sum_of(d, {"."}).sum.digest != base.sum.digest);
+  }
+  SECTION("symlink target") {
+    d.remove("src/link.rs");
+    d.symlink("lib.rs", "src/link.rs");
+    auto s = sum_of(d, {"."});
+    CHECK(s.sum.digest != base.sum.digest);
+    CHECK(diff(base.sum.files, s.sum.files).explain() == "file changed: src/link.rs");
+  }
+  SECTION("new file") {
+    d.file("src/new.rs", "");
+    auto s = sum_of(d, {"."});
+    CHECK(s.sum.digest != base.sum.digest);
+    CHECK(diff(base.sum.files, s.sum.files).explain() == "file added: src/new.rs");
+  }
+  SECTION("removed file") {
+    d.remove("Cargo.toml");
+    auto s = sum_of(d, {"."});
+    CHECK(s.sum.digest != base.sum.digest);
+    CHECK(diff(base.sum.files, s.sum.files).explain() == "file removed: Cargo.toml");
+  }
+  SECTION("a file outside the selection does not count") {
+    d.file("Cargo.toml", "changed");
+    CHECK(sum_of(d, {"src"}).sum.digest == sum_of(d, {"src"}).sum.digest);
+    CHECK(sum_of(d, {"src"}).sum.digest != base.sum.digest);
+    auto src_before = sum_of(d, {"src"});
+    d.file("Cargo.toml", "changed again");
+    CHECK(sum_of(d, {"src"}).sum.digest == src_before.sum.digest);
+  }
+}
+
+TEST_CASE("per-file records name type and mode and content", "[checksum]") {
+  ContextDir d;
+  populate(d);
+  auto s = sum_of(d, {"src"});
+  REQUIRE(s.sum.files.size() == 3);
+  const auto& lib = s.sum.files[0];
+  CHECK(lib.path == "src/lib.rs");
+  CHECK(lib.dest == "lib.rs");
+  CHECK(lib.type == FileType::regular);
+  CHECK(lib.mode == 0644);
+  CHECK(lib.content == Digest::of("pub fn f() {}\n"));
+  CHECK(s.sum.files[1].type == FileType::symlink);
+  CHECK(s.sum.files[1].link_target == "main.rs");
+  CHECK(s.stats.files == 2);
+  CHECK(s.stats.files_read == 2);
+
+  auto json = records_to_json(s.sum.files);
+  auto back = records_from_json(json);
+  REQUIRE(back.ok());
+  CHECK(*back == s.sum.files);
+  CHECK_FALSE(records_from_json("[{\"path\": 1}]").ok());
+}
+
+TEST_CASE("FileDiff::explain names a few paths", "[checksum]") {
+  FileDiff d;
+  d.changed = {"a", "b", "c", "d"};
+  d.removed = {"x"};
+  CHECK(d.explain(2) == "4 files changed: a, b, ...; file removed: x");
+  CHECK(FileDiff{}.explain().empty());
+}
+
+TEST_CASE("an unchanged rescan reads no file content", "[checksum][stat-cache]") {
+  ContextDir d;
+  populate(d);
+  for (int i = 0; i < 20; ++i) d.file(fmt::format("many/f{:02}", i), fmt::format("content {}", i));
+  TempDir db_dir = TempDir::create("cbuild-statcache-").value();
+  fs::path db = db_dir.path() / "contexts" / "ctx.db";
+  ContentChecksum cold;
+  {
+    auto cache = StatCache::open(db);
+    REQUIRE(cache.ok());
+    auto s = sum_of(d, {"."}, &*cache);
+    CHECK(s.stats.files == 23);
+    CHECK(s.stats.files_read == 23);
+    CHECK(s.stats.cache_hits == 0);
+    cold = s.sum;
+  }
+  auto cache = StatCache::open(db);  // a later build: a new process would see the same
+  REQUIRE(cache.ok());
+  CHECK(cache->size() == 23);
+  auto warm = sum_of(d, {"."}, &*cache);
+  CHECK(warm.stats.cache_hits == 23);
+  CHECK(warm.stats.files_read == 0);
+  CHECK(warm.stats.bytes_read == 0);
+  CHECK(warm.sum.digest == cold.digest);
+
+  SECTION("a file that cannot be read any more is served from the cache") {
+    // Scan, then make the content unreachable (unlinked, so even root cannot read it):
+    // the checksum must come from the stat cache alone.
+    auto m = PatternMatcher::create({});
+    auto ctx = Context::scan(d.root(), *m);
+    REQUIRE(ctx.ok());
+    SelectOptions opt;
+    opt.sources = {"src/main.rs", "many"};
+    auto sel = select(*ctx, opt);
+    REQUIRE(sel.ok());
+    d.remove("src/main.rs");
+    d.remove("many");
+    ChecksumOptions copt;
+    copt.cache = &*cache;
+    copt.now_ns = later();
+    HashStats stats;
+    auto r = checksum(*ctx, *sel, copt, &stats);
+    REQUIRE(r.ok());
+    CHECK(stats.cache_hits == 21);
+    CHECK(stats.files_read == 0);
+    // Without the cache the same checksum needs the content and fails, naming the file.
+    copt.cache = nullptr;
+    auto uncached = checksum(*ctx, *sel, copt);
+    REQUIRE_FALSE(uncached.ok());
+    CHECK_THAT(uncached.error().message, Catch::Contains("read `") && Catch::Contains("No such file"));
+  }
+  SECTION("touch re-reads the file but keeps the digest") {
+    set_mtime(d.root() / "src/main.rs", 2000);
+    auto s = sum_of(d, {"."}, &*cache);
+    CHECK(s.stats.files_read == 1);
+    CHECK(s.stats.cache_hits == 22);
+    CHECK(s.sum.digest == cold.digest);
+    auto again = sum_of(d, {"."}, &*cache);
+    CHECK(again.stats.files_read == 0);
+  }
+  SECTION("a changed file is read, the others are not") {
+    d.file("many/f07", "new content");
+    auto s = sum_of(d, {"."}, &*cache);
+    CHECK(s.stats.files_read == 1);
+    CHECK(s.sum.digest != cold.digest);
+    CHECK(diff(cold.files, s.sum.files).explain() == "file changed: many/f07");
+  }
+  SECTION("pruning forgets files gone from the context") {
+    d.remove("many");
+    auto m = PatternMatcher::create({});
+    auto ctx = Context::scan(d.root(), *m);
+    REQUIRE(ctx.ok());
+    REQUIRE(prune_stat_cache(*ctx, *cache).ok());
+    CHECK(cache->size() == 3);
+    auto reopened = StatCache::open(db);
+    REQUIRE(reopened.ok());
+    CHECK(reopened->size() == 3);
+  }
+}
+
+TEST_CASE("racy files are hashed again on the next scan", "[checksum][stat-cache]") {
+  ContextDir d;
+  d.file("a.txt", "a");
+  d.file("b.txt", "b");
+  set_mtime(d.root() / "b.txt", 1000);  // old mtime, but ctime is now
+  TempDir db_dir = TempDir::create("cbuild-statcache-").value();
+  auto cache = StatCache::open(db_dir.path() / "ctx.db");
+  REQUIRE(cache.ok());
+  int64_t now = real_now();
+  auto first = sum_of(d, {"."}, &*cache, now);  // the scan runs in the second the files were written
+  CHECK(first.stats.files_read == 2);
+  CHECK(first.stats.racy == 2);
+  CHECK(cache->size() == 0);
+  auto second = sum_of(d, {"."}, &*cache, now);  // still the same second: not trusted
+  CHECK(second.stats.files_read == 2);
+  auto third = sum_of(d, {"."}, &*cache, now + 2'000'000'000);  // a later second: recorded
+  CHECK(third.stats.files_read == 2);
+  CHECK(third.stats.racy == 0);
+  CHECK(cache->size() == 2);
+  auto fourth = sum_of(d, {"."}, &*cache, now + 3'000'000'000);
+  CHECK(fourth.stats.files_read == 0);
+  CHECK(fourth.sum.digest == first.sum.digest);
+}
+
+TEST_CASE("two stat caches on one database both commit", "[stat-cache]") {
+  ContextDir d;
+  d.file("a.txt", "a");
+  d.file("b.txt", "b");
+  TempDir db_dir = TempDir::create("cbuild-statcache-").value();
+  fs::path db = db_dir.path() / "ctx.db";
+  auto one = StatCache::open(db);
+  auto two = StatCache::open(db);
+  REQUIRE(one.ok());
+  REQUIRE(two.ok());
+  sum_of(d, {"a.txt"}, &*one);
+  sum_of(d, {"b.txt"}, &*two);
+  auto three = StatCache::open(db);
+  REQUIRE(three.ok());
+  CHECK(three->size() == 2);
+}
+
+TEST_CASE("many changed files are hashed on two threads with the same result", "[checksum]") {
+  ContextDir d;
+  for (int i = 0; i < 64; ++i) d.file(fmt::format("f{:02}", i), std::string(10'000 + i, char('a' + i % 26)));
+  auto m = PatternMatcher::create({});
+  auto ctx = Context::scan(d.root(), *m);
+  REQUIRE(ctx.ok());
+  SelectOptions opt;
+  opt.sources = {"."};
+  auto sel = select(*ctx, opt);
+  REQUIRE(sel.ok());
+  ChecksumOptions one_thread;
+  one_thread.threads = 1;
+  ChecksumOptions two_threads;
+  two_threads.threads = 2;
+  auto a = checksum(*ctx, *sel, one_thread);
+  auto b = checksum(*ctx, *sel, two_threads);
+  REQUIRE(a.ok());
+  REQUIRE(b.ok());
+  CHECK(a->digest == b->digest);
+  CHECK(a->files == b->files);
+  CHECK(b->files[5].content == Digest::of(std::string(10'005, 'f')));
+}
