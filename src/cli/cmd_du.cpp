@@ -1,6 +1,7 @@
 // `cbuild du`: store usage by kind.
 #include "cbuild/store/gc.hpp"
 #include "commands.hpp"
+#include "store_open.hpp"
 
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
@@ -10,7 +11,7 @@ namespace cbuild::cli {
 namespace {
 
 Status run_du(const Globals& globals, const std::string& format) {
-  auto store = TRY(store::Store::open(store::resolve_root(globals.root)));
+  auto store = TRY(open_store_for_maintenance(globals));
   auto usage = TRY(store::disk_usage(store));
   if (format == "json") {
     nlohmann::ordered_json out = nlohmann::ordered_json::array();

@@ -1,11 +1,11 @@
 // `cbuild history NAME [--no-trunc] [-q] [--format table|json]`: like `docker history`.
+#include <nlohmann/json.hpp>
+
 #include "cbuild/export/images.hpp"
 #include "cbuild/image/time.hpp"
 #include "cbuild/store/gc.hpp"
 #include "commands.hpp"
 #include "table.hpp"
-
-#include <nlohmann/json.hpp>
 
 namespace cbuild::cli {
 namespace {
@@ -25,15 +25,28 @@ struct Row {
   std::string comment;
 };
 
-/// History newest first; non-empty entries take the layers' sizes in order (the blob size:
-/// cbuild keeps no per-layer unpacked size for loaded layers).
-std::vector<Row> rows_of(const exporter::LocalImage& img) {
+/// Unpacked size of layer `i` as far as the store knows it: the image's own size for a
+/// single layer, an uncompressed blob, or the snapshot; else the blob size in the manifest.
+uint64_t layer_size(store::Store& store, const exporter::LocalImage& img, size_t i,
+                    const std::vector<Digest>& chains) {
+  if (img.config.diff_ids.size() == 1 && img.record.size > 0) return img.record.size;
+  if (auto plain = store.find_layer(img.config.diff_ids[i], "none"); plain && *plain)
+    return (*plain)->blob.size;
+  if (auto snapshot = store.get_snapshot(chains[i].str()); snapshot && *snapshot) return (*snapshot)->size;
+  return static_cast<uint64_t>(img.manifest.layers[i].size);
+}
+
+/// History newest first; non-empty entries take the layers in order.
+std::vector<Row> rows_of(store::Store& store, const exporter::LocalImage& img) {
   std::vector<Row> rows;
+  const std::vector<Digest> chains = store::chain_ids(img.config.diff_ids);
   size_t layer = 0;
   for (const image::HistoryEntry& h : img.config.history) {
-    Row row{.created = image::parse_rfc3339(h.created).value_or(0), .created_by = h.created_by, .comment = h.comment};
-    if (!h.empty_layer && layer < img.manifest.layers.size()) {
-      row.size = static_cast<uint64_t>(img.manifest.layers[layer++].size);
+    Row row{.created = image::parse_rfc3339(h.created).value_or(0),
+            .created_by = h.created_by,
+            .comment = h.comment};
+    if (!h.empty_layer && layer < img.config.diff_ids.size() && layer < img.manifest.layers.size()) {
+      row.size = layer_size(store, img, layer++, chains);
     }
     rows.push_back(std::move(row));
   }
@@ -61,22 +74,25 @@ Status run_history(const Globals& globals, const HistoryArgs& args) {
   auto id_text = [&](const std::string& id) {
     return args.no_trunc || id == "<missing>" ? id : std::string(id.substr(7, 12));
   };
-  auto since = [&](int64_t t) { return t == 0 ? std::string("N/A") : image::human_duration(now - t) + " ago"; };
-  std::vector<Row> rows = rows_of(img);
+  auto since = [&](int64_t t) {
+    return t == 0 ? std::string("N/A") : image::human_duration(now - t) + " ago";
+  };
+  std::vector<Row> rows = rows_of(store, img);
   if (args.quiet) {
     for (const Row& r : rows) fmt::print("{}\n", id_text(r.id));
     return {};
   }
   if (args.format == "json") {
     for (const Row& r : rows) {
-      nlohmann::json j = {{"Comment", r.comment},         {"CreatedAt", image::format_rfc3339(r.created)},
-                          {"CreatedBy", r.created_by},    {"CreatedSince", since(r.created)},
-                          {"ID", id_text(r.id)},          {"Size", store::format_size(r.size)}};
+      nlohmann::json j = {{"Comment", r.comment},      {"CreatedAt", image::format_rfc3339(r.created)},
+                          {"CreatedBy", r.created_by}, {"CreatedSince", since(r.created)},
+                          {"ID", id_text(r.id)},       {"Size", store::format_size(r.size)}};
       fmt::print("{}\n", j.dump());
     }
     return {};
   }
-  if (args.format != "table") return make_error(ExitCode::usage, "history: unknown --format `{}` (table, json)", args.format);
+  if (args.format != "table")
+    return make_error(ExitCode::usage, "history: unknown --format `{}` (table, json)", args.format);
   std::vector<TableRow> table;
   for (const Row& r : rows) {
     std::string by = one_line(r.created_by);

@@ -1,13 +1,12 @@
 // `cbuild images [REPOSITORY[:TAG]] [-q] [--no-trunc] [--format table|json]`: like `docker images`.
+#include <nlohmann/json.hpp>
+#include <set>
+
 #include "cbuild/export/images.hpp"
 #include "cbuild/image/time.hpp"
 #include "cbuild/store/gc.hpp"
 #include "commands.hpp"
 #include "table.hpp"
-
-#include <nlohmann/json.hpp>
-
-#include <set>
 
 namespace cbuild::cli {
 namespace {
@@ -40,7 +39,9 @@ Result<std::vector<Line>> collect(store::Store& store) {
     return image::parse_rfc3339(config->created).value_or(0);
   };
   for (const store::TagRecord& tag : TRY(store.list_tags())) {
-    Line line{.id = tag.image.config, .manifest = tag.image.manifest, .created = created_of(tag.image),
+    Line line{.id = tag.image.config,
+              .manifest = tag.image.manifest,
+              .created = created_of(tag.image),
               .size = tag.image.size};
     if (auto ref = image::parse_reference(tag.name)) {
       line.repository = ref->familiar_name();
@@ -56,7 +57,8 @@ Result<std::vector<Line>> collect(store::Store& store) {
     if (r.config.empty() || named.count(r.config) || !dangling.insert(r.config).second) continue;
     lines.push_back(Line{.id = r.config, .manifest = r.manifest, .created = created_of(r), .size = r.size});
   }
-  std::stable_sort(lines.begin(), lines.end(), [](const Line& a, const Line& b) { return a.created > b.created; });
+  std::stable_sort(lines.begin(), lines.end(),
+                   [](const Line& a, const Line& b) { return a.created > b.created; });
   return lines;
 }
 
@@ -102,10 +104,12 @@ Status run_images(const Globals& globals, const ImagesArgs& args) {
     }
     return {};
   }
-  if (args.format != "table") return make_error(ExitCode::usage, "images: unknown --format `{}` (table, json)", args.format);
+  if (args.format != "table")
+    return make_error(ExitCode::usage, "images: unknown --format `{}` (table, json)", args.format);
   std::vector<TableRow> rows;
   for (const Line& line : lines) {
-    rows.push_back({line.repository, line.tag, id_text(line.id), since(line.created), store::format_size(line.size)});
+    rows.push_back(
+        {line.repository, line.tag, id_text(line.id), since(line.created), store::format_size(line.size)});
   }
   print_table({"REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"}, rows);
   return {};

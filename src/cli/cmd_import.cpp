@@ -1,9 +1,9 @@
 // `cbuild import ROOTFS.tar[.gz] [NAME[:TAG]]`: like `docker import`.
+#include <fmt/core.h>
+
 #include "cbuild/export/import.hpp"
 #include "cbuild/image/reference.hpp"
 #include "commands.hpp"
-
-#include <fmt/core.h>
 
 namespace cbuild::cli {
 namespace {
@@ -34,7 +34,8 @@ Status run_import(const Globals& globals, const ImportArgs& args) {
 
 void add_import_command(CLI::App& app, Globals& globals) {
   auto args = std::make_shared<ImportArgs>();
-  auto* cmd = app.add_subcommand("import", "Create an image from a root filesystem tarball (like docker import)");
+  auto* cmd =
+      app.add_subcommand("import", "Create an image from a root filesystem tarball (like docker import)");
   cmd->add_option("file", args->source, "Tarball (tar, tar.gz, tar.zst), or - for stdin")->required();
   cmd->add_option("name", args->name, "Name to tag the image with (NAME[:TAG])");
   cmd->add_option("-m,--message", args->message, "History comment (default: \"Imported from FILE\")");

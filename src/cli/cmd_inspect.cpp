@@ -1,9 +1,10 @@
 // `cbuild inspect NAME...`: a JSON array like `docker image inspect`.
+#include <fmt/core.h>
+
+#include <nlohmann/json.hpp>
+
 #include "cbuild/export/images.hpp"
 #include "commands.hpp"
-
-#include <fmt/core.h>
-#include <nlohmann/json.hpp>
 
 namespace cbuild::cli {
 namespace {
@@ -17,7 +18,8 @@ json inspect_json(const exporter::LocalImage& img) {
     tags.push_back(exporter::familiar(tag));
     auto ref = image::parse_reference(tag);
     std::string repo_digest = (ref ? ref->familiar_name() : tag) + "@" + img.record.manifest.str();
-    if (std::find(digests.begin(), digests.end(), repo_digest) == digests.end()) digests.push_back(repo_digest);
+    if (std::find(digests.begin(), digests.end(), repo_digest) == digests.end())
+      digests.push_back(repo_digest);
   }
   json layers = json::array();
   for (const Digest& d : img.config.diff_ids) layers.push_back(d.str());

@@ -1,10 +1,10 @@
 // `cbuild load [-i FILE]`: like `docker load` (docker archive or OCI layout/archive).
+#include <fmt/core.h>
+#include <unistd.h>
+
 #include "cbuild/export/images.hpp"
 #include "cbuild/export/load.hpp"
 #include "commands.hpp"
-
-#include <fmt/core.h>
-#include <unistd.h>
 
 namespace cbuild::cli {
 namespace {
@@ -32,7 +32,8 @@ Status run_load(const Globals& globals, const LoadArgs& args) {
 
 void add_load_command(CLI::App& app, Globals& globals) {
   auto args = std::make_shared<LoadArgs>();
-  auto* cmd = app.add_subcommand("load", "Load images from a docker archive or an OCI layout (tar or directory)");
+  auto* cmd =
+      app.add_subcommand("load", "Load images from a docker archive or an OCI layout (tar or directory)");
   cmd->add_option("-i,--input", args->input, "Archive file or OCI layout directory (default: stdin)");
   cmd->add_flag("-q,--quiet", args->quiet, "Print nothing");
   cmd->callback([&globals, args] { finish(globals, run_load(globals, *args)); });

@@ -1,6 +1,7 @@
 // `cbuild prune`: remove unreferenced data, trim the build cache, clear cache mounts.
 #include "cbuild/store/gc.hpp"
 #include "commands.hpp"
+#include "store_open.hpp"
 
 #include <fmt/core.h>
 #include <unistd.h>
@@ -36,7 +37,7 @@ Status run_prune(const Globals& globals, const PruneFlags& flags) {
   options.cache_mounts = flags.cache_mounts;
   if (!flags.keep_storage.empty()) options.keep_storage = TRY(store::parse_size(flags.keep_storage));
   if (!confirmed(flags)) return {};
-  auto store = TRY(store::Store::open(store::resolve_root(globals.root)));
+  auto store = TRY(open_store_for_maintenance(globals));
   auto r = TRY(store::prune(store, options));
   fmt::print("Deleted: {} images, {} cache entries, {} snapshots, {} blobs, {} layer records, {} cache mounts, "
              "{} orphaned directories\n",

@@ -1,8 +1,8 @@
 // `cbuild rmi NAME... [-f]`: like `docker rmi` (blobs are freed by `cbuild prune`).
+#include <fmt/core.h>
+
 #include "cbuild/export/images.hpp"
 #include "commands.hpp"
-
-#include <fmt/core.h>
 
 namespace cbuild::cli {
 namespace {

@@ -15,16 +15,19 @@ struct SaveArgs {
 Status run_save(const Globals& globals, const SaveArgs& args) {
   exporter::SaveOptions options;
   auto format = exporter::parse_archive_format(args.format);
-  if (!format) return make_error(ExitCode::usage, "save: unknown --format `{}` (docker, oci, oci-dir)", args.format);
+  if (!format)
+    return make_error(ExitCode::usage, "save: unknown --format `{}` (docker, oci, oci-dir)", args.format);
   options.format = *format;
   if (!args.compression.empty()) {
     options.compression = image::media::parse_compression(args.compression);
     if (!options.compression) {
-      return make_error(ExitCode::usage, "save: unknown --compression `{}` (gzip, zstd, none)", args.compression);
+      return make_error(ExitCode::usage, "save: unknown --compression `{}` (gzip, zstd, none)",
+                        args.compression);
     }
   }
   fs::path output = args.output;
-  while (output.string().size() > 1 && output.string().back() == '/') output = output.string().substr(0, output.string().size() - 1);
+  while (output.string().size() > 1 && output.string().back() == '/')
+    output = output.string().substr(0, output.string().size() - 1);
   std::error_code ec;
   // `--format oci -o DIR` with an existing directory (or a trailing slash) writes a layout directory.
   if (options.format == exporter::ArchiveFormat::oci && !args.output.empty() &&
@@ -47,7 +50,8 @@ void add_save_command(CLI::App& app, Globals& globals) {
   cmd->add_option("names", args->names, "Images (names or IDs)")->required();
   cmd->add_option("-o,--output", args->output, "Output file or directory (default: stdout)");
   cmd->add_option("--format", args->format, "docker (default), oci, or oci-dir");
-  cmd->add_option("--compression", args->compression, "Layer compression: gzip, zstd or none (default: as stored)");
+  cmd->add_option("--compression", args->compression,
+                  "Layer compression: gzip, zstd or none (default: as stored)");
   cmd->callback([&globals, args] { finish(globals, run_save(globals, *args)); });
 }
 

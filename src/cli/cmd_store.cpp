@@ -3,6 +3,7 @@
 #include "cbuild/store/store.hpp"
 #include "cbuild/store/torture.hpp"
 #include "commands.hpp"
+#include "store_open.hpp"
 
 #include <fmt/core.h>
 
@@ -18,7 +19,7 @@ struct StoreOptions {
 };
 
 Status run_check(const Globals& globals, const StoreOptions& opts) {
-  auto store = TRY(store::Store::open(store::resolve_root(globals.root)));
+  auto store = TRY(open_store_for_maintenance(globals));
   auto report = TRY(store::check(store, !opts.no_verify));
   for (const auto& note : report.notes) fmt::print("note: {}\n", note);
   for (const auto& problem : report.problems) fmt::print("problem: {}\n", problem);
@@ -33,7 +34,7 @@ Status run_check(const Globals& globals, const StoreOptions& opts) {
 }
 
 Status run_torture(const Globals& globals, const StoreOptions& opts) {
-  auto store = TRY(store::Store::open(store::resolve_root(globals.root)));
+  auto store = TRY(open_store_for_maintenance(globals));
   store::TortureOptions options;
   options.duration = std::chrono::milliseconds(static_cast<int64_t>(opts.seconds * 1000));
   options.writer = opts.writer;

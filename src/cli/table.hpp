@@ -14,7 +14,8 @@ using TableRow = std::vector<std::string>;
 inline void print_table(const TableRow& header, const std::vector<TableRow>& rows) {
   std::vector<size_t> widths(header.size(), 0);
   auto measure = [&](const TableRow& row) {
-    for (size_t i = 0; i < row.size() && i < widths.size(); ++i) widths[i] = std::max(widths[i], row[i].size());
+    for (size_t i = 0; i < row.size() && i < widths.size(); ++i)
+      widths[i] = std::max(widths[i], row[i].size());
   };
   measure(header);
   for (const TableRow& row : rows) measure(row);

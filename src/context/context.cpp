@@ -121,8 +121,10 @@ class ContextScanner {
                const PatternMatcher::MatchInfo& info) {
     std::string child = rel.empty() ? name : rel + "/" + name;
     struct stat st;
-    if (::fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0)
+    if (::fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+      if (errno == ENOENT) return {};  // removed while the directory was being read
       return errno_error(fmt::format("stat `{}`", (m_root / child).string()));
+    }
     bool is_dir = S_ISDIR(st.st_mode);
     PatternMatcher::MatchInfo child_info;
     bool excluded = !m_ignore.empty() && m_ignore.match(child, info, is_dir ? &child_info : nullptr);

@@ -187,7 +187,7 @@ class Selector {
 
 }  // namespace
 
-Result<Selection> select(const Context& ctx, const SelectOptions& options) {
+Result<Selection> select_files(const Context& ctx, const SelectOptions& options) {
   auto excludes = PatternMatcher::create(options.excludes);
   if (!excludes)
     return make_error(ExitCode::bad_input, "{} failed: --exclude: {}", options.instruction,

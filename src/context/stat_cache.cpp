@@ -35,6 +35,14 @@ CREATE TABLE IF NOT EXISTS files(
 
 }  // namespace
 
+fs::path stat_cache_path(const fs::path& store_root, const fs::path& context_dir) {
+  std::error_code ec;
+  fs::path canonical = fs::weakly_canonical(fs::absolute(context_dir, ec), ec);
+  if (ec) canonical = fs::absolute(context_dir, ec);
+  Digest d = Digest::of(canonical.string());
+  return store_root / "contexts" / (std::string(d.hex()) + ".db");
+}
+
 StatCache::StatCache(StatCache&& o) noexcept
     : m_path(std::move(o.m_path)),
       m_db(std::exchange(o.m_db, nullptr)),

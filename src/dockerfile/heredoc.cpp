@@ -316,6 +316,8 @@ std::size_t count_quotes(std::string_view s) {
 
 bool is_regex_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\f' || c == '\r'; }
 
+}  // namespace
+
 // `^(\d*)<<(-?)\s*([^<]*)$` then the word checks of BuildKit's heredocFromMatch.
 Result<std::optional<Heredoc>> heredoc_from_word(std::string_view word) {
   std::size_t digits = 0;
@@ -350,8 +352,6 @@ Result<std::optional<Heredoc>> heredoc_from_word(std::string_view word) {
   heredoc.expand = count_quotes(plain[0]) == count_quotes(raw[0]);
   return std::optional<Heredoc>(std::move(heredoc));
 }
-
-}  // namespace
 
 Result<std::vector<Heredoc>> heredocs_from_line(std::string_view line) {
   std::string error;

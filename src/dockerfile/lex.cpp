@@ -3,7 +3,9 @@
 // construct (plain text, single quotes, double quotes, `$`).
 #include "cbuild/dockerfile/lex.hpp"
 
+#include <algorithm>
 #include <cctype>
+#include <limits>
 #include <optional>
 
 namespace cbuild::dockerfile {
@@ -321,35 +323,93 @@ Error bad_pattern(std::string_view pattern, const Error& e) {
   return make_error(ExitCode::bad_input, "invalid pattern ({}) in substitution: {}", pattern, e.message);
 }
 
+// Length of the shortest or longest prefix of `s` the pattern matches, or nothing. An
+// NFA over token positions: O(size * tokens), however many stars.
+std::optional<size_t> prefix_match(const std::vector<GlobToken>& tokens, std::string_view s, bool longest) {
+  const size_t m = tokens.size();
+  std::vector<char> cur(m + 1, 0), next(m + 1, 0);
+  auto close = [&](std::vector<char>& states) {
+    for (size_t i = 0; i < m; ++i)
+      if (states[i] && tokens[i].kind == GlobToken::star) states[i + 1] = 1;
+  };
+  cur[0] = 1;
+  close(cur);
+  std::optional<size_t> best;
+  for (size_t j = 0;; ++j) {
+    if (cur[m]) {
+      best = j;
+      if (!longest) return best;
+    }
+    if (j == s.size()) break;
+    std::fill(next.begin(), next.end(), 0);
+    for (size_t i = 0; i < m; ++i) {
+      if (!cur[i]) continue;
+      if (tokens[i].kind == GlobToken::star)
+        next[i] = 1;
+      else if (tokens[i].kind == GlobToken::any || tokens[i].ch == s[j])
+        next[i + 1] = 1;
+    }
+    close(next);
+    if (std::none_of(next.begin(), next.end(), [](char c) { return c != 0; })) break;
+    cur.swap(next);
+  }
+  return best;
+}
+
 // `${a#p}` `${a##p}`: drop the shortest (longest) prefix matching p.
 Result<std::string> trim_prefix(std::string_view pattern, const std::string& value, bool longest) {
   auto tokens = compile_glob(pattern);
   if (!tokens) return bad_pattern(pattern, tokens.error());
-  for (size_t i = 0; i <= value.size(); ++i) {
-    size_t k = longest ? value.size() - i : i;
-    if (match_tokens(*tokens, std::string_view(value).substr(0, k))) return value.substr(k);
-  }
-  return value;
+  auto len = prefix_match(*tokens, value, longest);
+  return len ? value.substr(*len) : value;
 }
 
-// `${a%p}` `${a%%p}`: drop the shortest (longest) suffix matching p.
+// `${a%p}` `${a%%p}`: drop the shortest (longest) suffix matching p: a prefix match of
+// the reversed pattern on the reversed value.
 Result<std::string> trim_suffix(std::string_view pattern, const std::string& value, bool longest) {
   auto tokens = compile_glob(pattern);
   if (!tokens) return bad_pattern(pattern, tokens.error());
-  for (size_t i = 0; i <= value.size(); ++i) {
-    size_t start = longest ? i : value.size() - i;
-    if (match_tokens(*tokens, std::string_view(value).substr(start))) return value.substr(0, start);
-  }
-  return value;
+  std::reverse(tokens->begin(), tokens->end());
+  std::string reversed(value.rbegin(), value.rend());
+  auto len = prefix_match(*tokens, reversed, longest);
+  return len ? value.substr(0, value.size() - *len) : value;
 }
 
-// Leftmost match of the pattern at or after `from`, longest at that start (greedy stars).
+// Leftmost match at or after `from`, longest at that start. One pass of an NFA whose
+// states remember the earliest start that reached them (an earlier start dominates).
 std::optional<std::pair<size_t, size_t>> find_glob(const std::vector<GlobToken>& tokens,
                                                    std::string_view value, size_t from) {
-  for (size_t start = from; start <= value.size(); ++start)
-    for (size_t len = value.size() - start + 1; len-- > 0;)
-      if (match_tokens(tokens, value.substr(start, len))) return std::pair{start, start + len};
-  return std::nullopt;
+  constexpr size_t k_none = std::numeric_limits<size_t>::max();
+  const size_t m = tokens.size();
+  std::vector<size_t> cur(m + 1, k_none), next(m + 1, k_none);
+  auto close = [&](std::vector<size_t>& states) {
+    for (size_t i = 0; i < m; ++i)
+      if (states[i] != k_none && tokens[i].kind == GlobToken::star)
+        states[i + 1] = std::min(states[i + 1], states[i]);
+  };
+  std::optional<std::pair<size_t, size_t>> best;
+  for (size_t j = from;; ++j) {
+    if (!best) cur[0] = std::min(cur[0], j);
+    close(cur);
+    if (cur[m] != k_none && (!best || cur[m] < best->first || cur[m] == best->first))
+      best = std::pair{cur[m], j};
+    if (best)
+      for (size_t& start : cur)
+        if (start != k_none && start > best->first) start = k_none;
+    if (j == value.size()) break;
+    std::fill(next.begin(), next.end(), k_none);
+    for (size_t i = 0; i < m; ++i) {
+      if (cur[i] == k_none) continue;
+      if (tokens[i].kind == GlobToken::star)
+        next[i] = std::min(next[i], cur[i]);
+      else if (tokens[i].kind == GlobToken::any || tokens[i].ch == value[j])
+        next[i + 1] = std::min(next[i + 1], cur[i]);
+    }
+    bool alive = std::any_of(next.begin(), next.end(), [](size_t v) { return v != k_none; });
+    if (!alive && best) break;
+    cur.swap(next);
+  }
+  return best;
 }
 
 // `${a/p/r}` `${a//p/r}`: the first (every) match of p replaced by r, matches taken the

@@ -11,8 +11,6 @@
 namespace cbuild::dockerfile {
 namespace {
 
-using detail::Arguments;
-
 constexpr std::string_view k_bom = "\xEF\xBB\xBF";
 
 bool is_comment(std::string_view line) {
@@ -139,9 +137,9 @@ class Parser {
       line += detail::trim_continuation(next, escape, continues);
     }
     if (empty_continuation != 0) {
-      m_file.warnings.push_back(fmt::format("{}:{}: empty continuation line (empty continuation lines will "
-                                            "become errors in a future release)",
-                                            m_file.path, empty_continuation));
+      m_file.warnings.push_back(fmt::format("{}:{}: empty continuation line found in: {} (empty continuation "
+                                            "lines will become errors in a future release)",
+                                            m_file.path, empty_continuation, line));
     }
     auto instruction = instruction_from_line(line, 0, start_line);
     if (!instruction.ok()) return std::move(instruction).error();

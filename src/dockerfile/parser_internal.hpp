@@ -61,6 +61,9 @@ struct Arguments {
 /// Apply the argument rule of `lower_keyword` (not ONBUILD) to `text`.
 Result<Arguments> parse_arguments(std::string_view lower_keyword, std::string_view text, char escape);
 
+/// The heredoc a single shell word opens (`<<EOF`, `3<<-"EOF"`), nothing when the word is not
+/// one, or an error when its delimiter cannot be lexed (`<<'EOF`).
+Result<std::optional<Heredoc>> heredoc_from_word(std::string_view word);
 /// Heredocs opened on an instruction line (`<<EOF`, `<<-"EOF"`, `3<<EOF`), bodies empty.
 Result<std::vector<Heredoc>> heredocs_from_line(std::string_view line);
 

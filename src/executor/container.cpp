@@ -8,6 +8,7 @@
 #include "spawn.hpp"
 #include "ssh_proxy.hpp"
 
+#include <fcntl.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -28,23 +29,11 @@ std::string hosts_file(const ExecSpec& spec) {
   return text;
 }
 
-// Give the socket the container owner: directly as root, through the user namespace otherwise.
-Status own_socket(const fs::path& path, const SshMount& m, const IdMap& map) {
-  if (::geteuid() == 0) {
-    auto uid = map.host_uid(m.uid), gid = map.host_gid(m.gid);
-    if (!uid || !gid) return make_error("ssh mount owner {}:{} is not mapped", m.uid, m.gid);
-    if (::lchown(path.c_str(), *uid, *gid) != 0) return errno_error(fmt::format("chown `{}`", path.string()));
-  } else if (m.uid != 0 || m.gid != 0) {
-    TRY(run_in_userns(
-        [&]() -> Result<std::string> {
-          if (::lchown(path.c_str(), m.uid, m.gid) != 0)
-            return errno_error(fmt::format("chown `{}`", path.string()));
-          return std::string();
-        },
-        &map));
-  }
-  if (::chmod(path.c_str(), m.mode) != 0) return errno_error(fmt::format("chmod `{}`", path.string()));
-  return {};
+// Scratch files of one run: no fsync, they die with it.
+Status write_plain(const fs::path& path, std::string_view text) {
+  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+  if (!fd) return errno_error(fmt::format("create `{}`", path.string()));
+  return write_all(fd.get(), text);
 }
 
 // Files and directories the plan refers to in the state directory.
@@ -54,15 +43,15 @@ Status write_state(const ExecSpec& spec, const fs::path& dir, const IdMap& map,
   TRY(make_dirs(dir / "rootfs"));
   std::string resolv = spec.resolv_conf.empty() ? read_file("/etc/resolv.conf").value_or("")
                                                  : spec.resolv_conf;
-  TRY(write_file_atomic(dir / "hosts", hosts_file(spec)));
-  TRY(write_file_atomic(dir / "resolv.conf", resolv));
-  TRY(write_file_atomic(dir / "hostname", spec.hostname + "\n"));
+  TRY(write_plain(dir / "hosts", hosts_file(spec)));
+  TRY(write_plain(dir / "resolv.conf", resolv));
+  TRY(write_plain(dir / "hostname", spec.hostname + "\n"));
   for (size_t i = 0; i < spec.mounts.size(); ++i) {
     if (std::holds_alternative<SecretMount>(spec.mounts[i])) TRY(make_dirs(dir / "secrets"));
     if (auto* ssh = std::get_if<SshMount>(&spec.mounts[i])) {
       fs::path sock = dir / fmt::format("ssh-{}.sock", i);
       proxies.push_back(TRY(SshProxy::start(sock, ssh->agent_socket)));
-      TRY(own_socket(sock, *ssh, map));
+      TRY(set_container_owner(sock, ssh->uid, ssh->gid, ssh->mode, &map));
     }
   }
   return {};
@@ -149,12 +138,14 @@ class Supervisor {
       std::string line = pending.substr(0, nl);
       pending.erase(0, nl + 1);
       char type = 0;
-      long long sec = 0, nsec = 0;
+      long long sec = 0, nsec = 0, after_sec = 0, after_nsec = 0;
       int consumed = 0;
       if (std::sscanf(line.c_str(), "pid %d", &m_init) == 1) continue;
-      if (std::sscanf(line.c_str(), "created %c %lld %lld %n", &type, &sec, &nsec, &consumed) >= 3 &&
+      if (std::sscanf(line.c_str(), "created %c %lld %lld %lld %lld %n", &type, &sec, &nsec,
+                      &after_sec, &after_nsec, &consumed) >= 5 &&
           consumed > 0)
-        m_created.push_back({line.substr(static_cast<size_t>(consumed)), type == 'd', sec, nsec});
+        m_created.push_back({line.substr(static_cast<size_t>(consumed)), type == 'd', sec, nsec,
+                             after_sec, after_nsec});
     }
   }
 

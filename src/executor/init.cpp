@@ -38,12 +38,11 @@ std::string env_value(const std::vector<std::string>& env, std::string_view key)
 }
 
 Status make_cwd(const std::string& cwd) {
-  std::string path;
-  for (size_t i = 0; i <= cwd.size(); ++i) {
+  for (size_t i = 1; i <= cwd.size(); ++i) {
     if (i < cwd.size() && cwd[i] != '/') continue;
-    if (!path.empty() && ::mkdir(path.c_str(), 0755) != 0 && errno != EEXIST)
+    std::string path = cwd.substr(0, i);
+    if (::mkdir(path.c_str(), 0755) != 0 && errno != EEXIST)
       return errno_error(fmt::format("create working directory `{}`", path));
-    if (i < cwd.size()) path = cwd.substr(0, i + 1);
   }
   return {};
 }
@@ -122,8 +121,8 @@ std::vector<char*> c_strings(std::vector<std::string>& v) {
 void report_created(const ChildIo& io, const std::vector<CreatedPath>& created) {
   std::string text;
   for (const CreatedPath& c : created)
-    text += fmt::format("created {} {} {} {}\n", c.directory ? 'd' : 'f', c.parent_mtime_sec,
-                        c.parent_mtime_nsec, c.path);
+    text += fmt::format("created {} {} {} {} {} {}\n", c.directory ? 'd' : 'f', c.parent_mtime_sec,
+                        c.parent_mtime_nsec, c.parent_after_sec, c.parent_after_nsec, c.path);
   [[maybe_unused]] Status s = write_all(io.report_fd, text);
 }
 

@@ -12,6 +12,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <exception>
 
 namespace cbuild::executor {
 
@@ -82,7 +83,14 @@ Result<pid_t> spawn_in_namespaces(int ns_flags, const IdMap& map, const std::fun
     }
     up.write.reset();
     down.read.reset();
-    ::_exit(child());
+    int code = 255;
+    try {
+      code = child();
+    } catch (const std::exception& e) {
+      [[maybe_unused]] ssize_t n = ::write(2, e.what(), std::strlen(e.what()));
+    } catch (...) {
+    }
+    ::_exit(code);
   }
   up.write.reset();
   down.read.reset();

@@ -179,7 +179,10 @@ class LinuxSyscall final : public Syscall {
     } else if (::mkdirat(parent.get(), name.c_str(), 0755) != 0) {
       return errno_error(fmt::format("create mount point `{}`", path));
     }
-    created.push_back({path, !file, st.st_mtim.tv_sec, st.st_mtim.tv_nsec});
+    struct stat after {};
+    if (::fstat(parent.get(), &after) != 0) return errno_error(fmt::format("stat `/{}`", parent_rel));
+    created.push_back({path, !file, st.st_mtim.tv_sec, st.st_mtim.tv_nsec, after.st_mtim.tv_sec,
+                       after.st_mtim.tv_nsec});
     return {};
   }
 

@@ -4,7 +4,10 @@
 #include "spawn.hpp"
 
 #include <sched.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include <exception>
 
 namespace cbuild::executor {
 
@@ -13,7 +16,12 @@ Result<std::string> run_in_userns(const std::function<Result<std::string>()>& fn
   Pipe result = TRY(Pipe::create());
   pid_t pid = TRY(spawn_in_namespaces(CLONE_NEWUSER | extra_namespaces, map ? *map : host_id_map(), [&]() -> int {
     result.read.reset();
-    Result<std::string> r = fn();
+    Result<std::string> r = make_error("helper in the build user namespace failed");
+    try {
+      r = fn();
+    } catch (const std::exception& e) {
+      r = make_error("{}", e.what());
+    }
     std::string msg = (r.ok() ? "1" : "0") + (r.ok() ? r.value() : r.error().message);
     return write_all(result.write.get(), msg).ok() && r.ok() ? 0 : 1;
   }));
@@ -33,9 +41,34 @@ Status own_for_container(const std::filesystem::path& dir, const IdMap* map) {
   return {};
 }
 
+Status set_container_owner(const std::filesystem::path& path, uint32_t uid, uint32_t gid,
+                           mode_t mode, const IdMap* map) {
+  const IdMap& m = map ? *map : host_id_map();
+  if (::geteuid() == 0) {
+    auto host_uid = m.host_uid(uid), host_gid = m.host_gid(gid);
+    if (!host_uid || !host_gid) return make_error("owner {}:{} of `{}` is not mapped", uid, gid, path.string());
+    if (::lchown(path.c_str(), *host_uid, *host_gid) != 0)
+      return errno_error(fmt::format("chown `{}`", path.string()));
+  } else if (uid != 0 || gid != 0) {
+    TRY(run_in_userns(
+        [&]() -> Result<std::string> {
+          if (::lchown(path.c_str(), uid, gid) != 0)
+            return errno_error(fmt::format("chown `{}` to {}:{}", path.string(), uid, gid));
+          if (::chmod(path.c_str(), mode) != 0) return errno_error(fmt::format("chmod `{}`", path.string()));
+          return std::string();
+        },
+        &m));
+    return {};
+  }
+  if (::chmod(path.c_str(), mode) != 0) return errno_error(fmt::format("chmod `{}`", path.string()));
+  return {};
+}
+
 Status remove_tree_mapped(const std::filesystem::path& path, const IdMap* map) {
   std::error_code ec;
-  if (::geteuid() != 0 && std::filesystem::exists(path, ec)) {
+  // Entries of a directory need the namespace; the directory (or a lone file) itself only
+  // needs write access to its parent.
+  if (::geteuid() != 0 && std::filesystem::is_directory(std::filesystem::symlink_status(path, ec))) {
     TRY(run_in_userns(
         [&]() -> Result<std::string> {
           std::error_code iter_ec;

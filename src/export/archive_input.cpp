@@ -63,7 +63,8 @@ Status ArchiveContents::add_file(store::Store& store, std::string name,
   }
   file->digest = sha.finish();
   if (file->size <= k_keep_in_memory) file->content = std::move(content);
-  file->layer = layer_status.ok() ? decompressor.finish() : Result<Decompressed>(std::move(layer_status).error());
+  file->layer =
+      layer_status.ok() ? decompressor.finish() : Result<Decompressed>(std::move(layer_status).error());
   m_links.erase(name);
   m_files[name] = std::move(file);
   return {};
@@ -77,8 +78,8 @@ Status ArchiveContents::add_link(const std::string& name, std::string_view targe
   }
   auto clean = clean_name(joined);
   if (!clean || target.starts_with("/")) {
-    return make_error(ExitCode::bad_input, "load `{}`: entry `{}`: link target `{}` leaves the archive", m_label, name,
-                      target);
+    return make_error(ExitCode::bad_input, "load `{}`: entry `{}`: link target `{}` leaves the archive",
+                      m_label, name, target);
   }
   m_links[name] = *clean;
   return {};
@@ -104,14 +105,17 @@ Status ArchiveContents::read_tar(store::Store& store, int fd) {
     auto name = clean_name(raw_name ? raw_name : "");
     if (name && name->empty() && archive_entry_filetype(entry) == AE_IFDIR) continue;  // "./"
     if (!name || name->empty()) {
-      return make_error(ExitCode::bad_input, "load `{}`: entry `{}`: unsafe name", m_label, raw_name ? raw_name : "");
+      return make_error(ExitCode::bad_input, "load `{}`: entry `{}`: unsafe name", m_label,
+                        raw_name ? raw_name : "");
     }
     if (const char* hardlink = archive_entry_hardlink(entry)) {
       TRY(add_link(*name, hardlink, false));
       continue;
     }
     switch (archive_entry_filetype(entry)) {
-      case AE_IFLNK: TRY(add_link(*name, archive_entry_symlink(entry), true)); break;
+      case AE_IFLNK:
+        TRY(add_link(*name, archive_entry_symlink(entry), true));
+        break;
       case AE_IFREG: {
         auto reader = [&](char* buf, size_t size) -> Result<size_t> {
           la_ssize_t n = archive_read_data(a.get(), buf, size);
@@ -124,7 +128,8 @@ Status ArchiveContents::read_tar(store::Store& store, int fd) {
         TRY(add_file(store, *name, reader));
         break;
       }
-      default: break;  // directories and others carry nothing we need
+      default:
+        break;  // directories and others carry nothing we need
     }
   }
   return {};
@@ -135,7 +140,8 @@ Status ArchiveContents::read_dir(store::Store& store, const fs::path& dir) {
   auto it = fs::recursive_directory_iterator(dir, ec);
   if (ec) return make_error(ExitCode::bad_input, "load: read directory `{}`: {}", dir.string(), ec.message());
   for (; it != fs::recursive_directory_iterator(); it.increment(ec)) {
-    if (ec) return make_error(ExitCode::bad_input, "load: read directory `{}`: {}", dir.string(), ec.message());
+    if (ec)
+      return make_error(ExitCode::bad_input, "load: read directory `{}`: {}", dir.string(), ec.message());
     std::string name = fs::relative(it->path(), dir).generic_string();
     if (it->is_symlink()) {
       TRY(add_link(name, fs::read_symlink(it->path()).string(), true));

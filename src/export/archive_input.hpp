@@ -3,14 +3,14 @@
 // stdin, or a directory), each streamed into an uncommitted store blob while its digest and
 // (when it is a layer) diffID are computed. Nothing reaches the store until `commit`, so an
 // archive that fails validation leaves the store unchanged.
-#include "cbuild/export/decompress.hpp"
-#include "cbuild/store/store.hpp"
-#include "cbuild/util/fs.hpp"
-
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
+
+#include "cbuild/export/decompress.hpp"
+#include "cbuild/store/store.hpp"
+#include "cbuild/util/fs.hpp"
 
 namespace cbuild::exporter::detail {
 
@@ -23,7 +23,7 @@ struct PendingFile {
   Digest digest;
   uint64_t size = 0;
   Result<Decompressed> layer = Error{"not decompressed"};  ///< as a layer: compression, diffID
-  std::optional<std::string> content;                        ///< when size <= k_keep_in_memory
+  std::optional<std::string> content;                      ///< when size <= k_keep_in_memory
   std::optional<store::Descriptor> committed;
 };
 
@@ -48,7 +48,8 @@ class ArchiveContents {
 
  private:
   ArchiveContents() = default;
-  Status add_file(store::Store& store, std::string name, const std::function<Result<size_t>(char*, size_t)>& read);
+  Status add_file(store::Store& store, std::string name,
+                  const std::function<Result<size_t>(char*, size_t)>& read);
   Status add_link(const std::string& name, std::string_view target, bool relative_to_dir);
   Status read_tar(store::Store& store, int fd);
   Status read_dir(store::Store& store, const fs::path& dir);

@@ -14,7 +14,8 @@ namespace {
 constexpr size_t k_chunk = 1 << 20;
 
 /// Reads a blob to its end (verifying it) and hands each chunk to `put`.
-Status copy_blob(store::Store& store, const Digest& digest, const std::function<Status(const char*, size_t)>& put) {
+Status copy_blob(store::Store& store, const Digest& digest,
+                 const std::function<Status(const char*, size_t)>& put) {
   auto reader = TRY(store.open_blob(digest));
   std::vector<char> buf(k_chunk);
   for (;;) {
@@ -114,7 +115,8 @@ class DirOutput final : public ArchiveOutput {
 Result<std::unique_ptr<ArchiveOutput>> ArchiveOutput::tar(const fs::path& path) {
   if (path.empty() || path == "-") {
     if (::isatty(STDOUT_FILENO)) {
-      return make_error(ExitCode::usage, "refusing to write an archive to a terminal: use -o FILE or redirect");
+      return make_error(ExitCode::usage,
+                        "refusing to write an archive to a terminal: use -o FILE or redirect");
     }
     return std::unique_ptr<ArchiveOutput>(new TarOutput(std::nullopt, STDOUT_FILENO, "stdout"));
   }

@@ -120,7 +120,8 @@ struct Decompressor::Impl {
     while (in.pos < in.size) {
       ZSTD_outBuffer outb{buffer.data(), buffer.size(), 0};
       size_t rc = ZSTD_decompressStream(zstd, &outb, &in);
-      if (ZSTD_isError(rc)) return make_error(ExitCode::bad_input, "corrupt zstd data: {}", ZSTD_getErrorName(rc));
+      if (ZSTD_isError(rc))
+        return make_error(ExitCode::bad_input, "corrupt zstd data: {}", ZSTD_getErrorName(rc));
       zstd_pending = rc;
       TRY(emit(buffer.data(), outb.pos));
     }
@@ -128,7 +129,8 @@ struct Decompressor::Impl {
     for (;;) {
       ZSTD_outBuffer outb{buffer.data(), buffer.size(), 0};
       size_t rc = ZSTD_decompressStream(zstd, &outb, &in);
-      if (ZSTD_isError(rc)) return make_error(ExitCode::bad_input, "corrupt zstd data: {}", ZSTD_getErrorName(rc));
+      if (ZSTD_isError(rc))
+        return make_error(ExitCode::bad_input, "corrupt zstd data: {}", ZSTD_getErrorName(rc));
       if (outb.pos == 0) break;  // nothing held back (the hint of an idle call means nothing)
       zstd_pending = rc;
       TRY(emit(buffer.data(), outb.pos));
@@ -139,9 +141,12 @@ struct Decompressor::Impl {
 
   Status feed(const void* data, size_t n) {
     switch (compression) {
-      case Compression::none: return emit(data, n);
-      case Compression::gzip: return feed_gzip(static_cast<const unsigned char*>(data), n);
-      case Compression::zstd: return feed_zstd(data, n);
+      case Compression::none:
+        return emit(data, n);
+      case Compression::gzip:
+        return feed_gzip(static_cast<const unsigned char*>(data), n);
+      case Compression::zstd:
+        return feed_zstd(data, n);
     }
     return {};
   }

@@ -1,9 +1,9 @@
 #include "cbuild/export/images.hpp"
 
-#include "cbuild/image/media_types.hpp"
-
 #include <algorithm>
 #include <set>
+
+#include "cbuild/image/media_types.hpp"
 
 namespace cbuild::exporter {
 namespace {
@@ -11,7 +11,8 @@ namespace {
 namespace media = image::media;
 
 bool is_hex(std::string_view s) {
-  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+  return !s.empty() && std::all_of(s.begin(), s.end(),
+                                   [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
 }
 
 Error no_such_image(std::string_view text) {
@@ -130,7 +131,8 @@ Result<store::ImageRecord> commit_manifest(store::Store& store, std::string_view
   auto lease = TRY(store.lease());
   store::Descriptor config = TRY(store.put_blob(config_bytes));
   store::Descriptor manifest = TRY(store.put_blob(manifest_bytes));
-  store::ImageRecord record{manifest.digest, config.digest, std::string(media_type), size, store::now_seconds()};
+  store::ImageRecord record{manifest.digest, config.digest, std::string(media_type), size,
+                            store::now_seconds()};
   TRY(store.transaction([&]() -> Status {
     for (const store::LayerRecord& layer : layers) TRY(store.put_layer(layer));
     TRY(store.put_image(record));
@@ -162,7 +164,8 @@ Result<std::vector<std::string>> remove_image(store::Store& store, std::string_v
       const Digest id = tag->image.config;
       TRY(store.remove_tag(tag->name));
       lines.push_back("Untagged: " + ref->familiar_str());
-      if (TRY(tags_with_id(store, id)).empty()) TRY(remove_records(store, TRY(records_with_id(store, id)), lines));
+      if (TRY(tags_with_id(store, id)).empty())
+        TRY(remove_records(store, TRY(records_with_id(store, id)), lines));
       return lines;
     }
   }
@@ -172,9 +175,10 @@ Result<std::vector<std::string>> remove_image(store::Store& store, std::string_v
   const Digest id = record->config;
   auto names = TRY(tags_with_id(store, id));
   if (names.size() > 1 && !force) {
-    return make_error(ExitCode::failure,
-                      "conflict: unable to delete {} (must be forced) - image is referenced in multiple repositories",
-                      short_id(id));
+    return make_error(
+        ExitCode::failure,
+        "conflict: unable to delete {} (must be forced) - image is referenced in multiple repositories",
+        short_id(id));
   }
   for (const std::string& name : names) {
     TRY(store.remove_tag(name));

@@ -1,17 +1,17 @@
 #include "cbuild/export/import.hpp"
 
-#include "cbuild/export/decompress.hpp"
-#include "cbuild/export/images.hpp"
-#include "cbuild/image/config.hpp"
-#include "cbuild/image/media_types.hpp"
-#include "cbuild/image/time.hpp"
-
 #include <archive.h>
 #include <archive_entry.h>
 #include <fcntl.h>
 
 #include <cstdlib>
 #include <vector>
+
+#include "cbuild/export/decompress.hpp"
+#include "cbuild/export/images.hpp"
+#include "cbuild/image/config.hpp"
+#include "cbuild/image/media_types.hpp"
+#include "cbuild/image/time.hpp"
 
 namespace cbuild::exporter {
 namespace {
@@ -90,7 +90,8 @@ Status read_tar(Tee& tee, const std::string& label) {
 }
 
 int64_t default_created() {
-  if (const char* epoch = std::getenv("SOURCE_DATE_EPOCH"); epoch && *epoch) return std::strtoll(epoch, nullptr, 10);
+  if (const char* epoch = std::getenv("SOURCE_DATE_EPOCH"); epoch && *epoch)
+    return std::strtoll(epoch, nullptr, 10);
   return store::now_seconds();
 }
 
@@ -132,12 +133,14 @@ Result<ImportResult> import_rootfs(store::Store& store, const fs::path& input, c
 
   store::Descriptor blob = TRY(writer.commit(blob_digest));
   std::string media_type(media::oci_layer_type(tar->compression));
-  store::LayerRecord record{tar->diff_id, std::string(media::compression_name(tar->compression)), media_type, blob};
+  store::LayerRecord record{tar->diff_id, std::string(media::compression_name(tar->compression)), media_type,
+                            blob};
   image::Descriptor layer;
   layer.media_type = media_type;
   layer.digest = blob.digest;
   layer.size = static_cast<int64_t>(blob.size);
-  store::ImageRecord image = TRY(commit_image(store, config_bytes, {{layer, record}}, tar->size, options.tags));
+  store::ImageRecord image =
+      TRY(commit_image(store, config_bytes, {{layer, record}}, tar->size, options.tags));
   return ImportResult{image.config, image.manifest, tar->diff_id};
 }
 

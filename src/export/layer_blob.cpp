@@ -1,10 +1,10 @@
 // Lazy layer compression for save/push: a layer blob in the wanted compression, made at
 // most once per (diffID, compression) and remembered in the store's layer records.
+#include <vector>
+
 #include "cbuild/export/decompress.hpp"
 #include "cbuild/export/save.hpp"
 #include "cbuild/layer/compression.hpp"
-
-#include <vector>
 
 namespace cbuild::exporter {
 namespace {
@@ -13,9 +13,12 @@ namespace media = image::media;
 
 layer::Compression to_layer(media::Compression c) {
   switch (c) {
-    case media::Compression::none: return layer::Compression::none;
-    case media::Compression::gzip: return layer::Compression::gzip;
-    case media::Compression::zstd: return layer::Compression::zstd;
+    case media::Compression::none:
+      return layer::Compression::none;
+    case media::Compression::gzip:
+      return layer::Compression::gzip;
+    case media::Compression::zstd:
+      return layer::Compression::zstd;
   }
   return layer::Compression::none;
 }
@@ -46,7 +49,8 @@ Status pump_blob(store::Store& store, const Digest& blob, Decompressor& decompre
 Result<store::LayerRecord> ensure_layer_blob(store::Store& store, const Digest& diff_id,
                                              media::Compression compression, const LayerSource& source) {
   const std::string name(media::compression_name(compression));
-  if (auto found = TRY(store.find_layer(diff_id, name)); found && store.has_blob(found->blob.digest)) return *found;
+  if (auto found = TRY(store.find_layer(diff_id, name)); found && store.has_blob(found->blob.digest))
+    return *found;
 
   auto lease = TRY(store.lease());
   auto writer = TRY(store.begin_blob());
@@ -69,7 +73,8 @@ Result<store::LayerRecord> ensure_layer_blob(store::Store& store, const Digest& 
     produced = true;
   }
   if (!produced) {
-    return make_error(ExitCode::not_found, "layer {} has no stored blob to export (rebuild the image)", diff_id.str());
+    return make_error(ExitCode::not_found, "layer {} has no stored blob to export (rebuild the image)",
+                      diff_id.str());
   }
   Decompressed tar = TRY(decompressor.finish());
   if (tar.diff_id != diff_id) {

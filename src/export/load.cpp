@@ -1,10 +1,10 @@
 #include "cbuild/export/load.hpp"
 
+#include <set>
+
 #include "archive_input.hpp"
 #include "cbuild/export/images.hpp"
 #include "cbuild/image/media_types.hpp"
-
-#include <set>
 
 namespace cbuild::exporter {
 namespace {
@@ -61,14 +61,17 @@ Status plan_layers(ArchiveContents& in, Planned& plan, const image::ImageConfig&
   }
   for (size_t i = 0; i < files.size(); ++i) {
     auto [file, media_type] = files[i];
-    if (!file->layer.ok()) return bad(in, fmt::format("layer `{}`: {}", file->name, file->layer.error().message));
+    if (!file->layer.ok())
+      return bad(in, fmt::format("layer `{}`: {}", file->name, file->layer.error().message));
     const Decompressed& layer = file->layer.value();
     if (layer.diff_id != config.diff_ids[i]) {
       return bad(in, fmt::format("layer `{}`: diffID mismatch: config says {}, content is {}", file->name,
                                  config.diff_ids[i].str(), layer.diff_id.str()));
     }
     if (media_type.empty()) media_type = media::oci_layer_type(layer.compression);
-    store::LayerRecord record{layer.diff_id, std::string(media::compression_name(layer.compression)), media_type,
+    store::LayerRecord record{layer.diff_id,
+                              std::string(media::compression_name(layer.compression)),
+                              media_type,
                               {file->digest, file->size}};
     plan.layers.emplace_back(file, std::move(record));
     plan.size += layer.size;
@@ -178,7 +181,8 @@ Result<Planned> plan_oci_manifest(ArchiveContents& in, image::Descriptor desc) {
   std::vector<std::pair<PendingFile*, std::string>> files;
   for (const image::Descriptor& layer : manifest->layers) {
     if (!media::layer_compression(layer.media_type)) {
-      return bad(in, fmt::format("layer {}: unsupported media type `{}`", layer.digest.str(), layer.media_type));
+      return bad(in,
+                 fmt::format("layer {}: unsupported media type `{}`", layer.digest.str(), layer.media_type));
     }
     files.emplace_back(TRY(blob_for(in, layer)), layer.media_type);
   }
@@ -207,7 +211,8 @@ Result<std::vector<Planned>> plan_oci(ArchiveContents& in) {
   if (in.find("manifest.json")) {
     for (const DockerEntry& e : TRY(read_docker_manifest(in))) {
       if (PendingFile* f = in.find(*detail::clean_name(e.config))) {
-        for (const std::string& tag : e.repo_tags) docker_tags[f->digest].push_back(TRY(normalized_tag(in, tag)));
+        for (const std::string& tag : e.repo_tags)
+          docker_tags[f->digest].push_back(TRY(normalized_tag(in, tag)));
       }
     }
   }
@@ -238,10 +243,10 @@ Result<LoadedImage> commit(store::Store& store, ArchiveContents& in, Planned& pl
     layers.push_back({d, record});
   }
   TRY(in.commit(*plan.config));
-  store::ImageRecord image =
-      plan.manifest_bytes
-          ? TRY(commit_manifest(store, *plan.manifest_bytes, plan.media_type, plan.config_bytes, records, plan.size, tags))
-          : TRY(commit_image(store, plan.config_bytes, layers, plan.size, tags));
+  store::ImageRecord image = plan.manifest_bytes
+                                 ? TRY(commit_manifest(store, *plan.manifest_bytes, plan.media_type,
+                                                       plan.config_bytes, records, plan.size, tags))
+                                 : TRY(commit_image(store, plan.config_bytes, layers, plan.size, tags));
   return LoadedImage{image.config, image.manifest, tags};
 }
 

@@ -1,11 +1,11 @@
 #include "cbuild/export/save.hpp"
 
+#include <map>
+#include <set>
+
 #include "archive_output.hpp"
 #include "cbuild/export/images.hpp"
 #include "cbuild/image/manifest.hpp"
-
-#include <map>
-#include <set>
 
 namespace cbuild::exporter {
 namespace {
@@ -38,15 +38,17 @@ Status plan_layers(store::Store& store, SavedImage& saved, const SaveOptions& op
   for (size_t i = 0; i < img.manifest.layers.size(); ++i) {
     const image::Descriptor& stored = img.manifest.layers[i];
     auto stored_compression = media::layer_compression(stored.media_type);
-    bool fits = stored_compression && store.has_blob(stored.digest) &&
-                (options.compression ? *options.compression == *stored_compression
-                                     : options.format != ArchiveFormat::docker || docker_reads(*stored_compression));
+    bool fits =
+        stored_compression && store.has_blob(stored.digest) &&
+        (options.compression ? *options.compression == *stored_compression
+                             : options.format != ArchiveFormat::docker || docker_reads(*stored_compression));
     if (fits) {
       saved.layers.push_back(stored);
       continue;
     }
     media::Compression want = options.compression.value_or(media::Compression::gzip);
-    store::LayerRecord record = TRY(ensure_layer_blob(store, img.config.diff_ids[i], want, options.layer_source));
+    store::LayerRecord record =
+        TRY(ensure_layer_blob(store, img.config.diff_ids[i], want, options.layer_source));
     image::Descriptor d;
     d.media_type = media::oci_layer_type(want);
     d.digest = record.blob.digest;
@@ -59,7 +61,8 @@ Status plan_layers(store::Store& store, SavedImage& saved, const SaveOptions& op
     saved.manifest_media_type = media::k_oci_manifest;
   } else {
     saved.manifest_bytes = img.manifest_bytes;
-    saved.manifest_media_type = img.record.media_type.empty() ? std::string(media::k_oci_manifest) : img.record.media_type;
+    saved.manifest_media_type =
+        img.record.media_type.empty() ? std::string(media::k_oci_manifest) : img.record.media_type;
   }
   saved.manifest_digest = Digest::of(saved.manifest_bytes);
   return {};
@@ -104,7 +107,8 @@ std::pair<std::string, std::string> docker_index(const std::vector<SavedImage>& 
     if (fresh) {
       Json layers = Json::array();
       for (const image::Descriptor& d : s.layers) layers.push_back(blob_path(d.digest));
-      manifest.push_back({{"Config", blob_path(s.image.id())}, {"RepoTags", Json::array()}, {"Layers", layers}});
+      manifest.push_back(
+          {{"Config", blob_path(s.image.id())}, {"RepoTags", Json::array()}, {"Layers", layers}});
     }
     if (!s.name) continue;
     manifest[it->second]["RepoTags"].push_back(s.name->familiar_str());
@@ -119,7 +123,7 @@ std::pair<std::string, std::string> docker_index(const std::vector<SavedImage>& 
 Status write_archive(store::Store& store, const std::vector<SavedImage>& images, const SaveOptions& options) {
   auto out = options.format == ArchiveFormat::oci_dir ? TRY(detail::ArchiveOutput::directory(options.output))
                                                       : TRY(detail::ArchiveOutput::tar(options.output));
-  std::map<Digest, uint64_t> blobs;            // stored blobs, sorted by digest
+  std::map<Digest, uint64_t> blobs;             // stored blobs, sorted by digest
   std::map<Digest, std::string> new_manifests;  // manifests not in the store
   for (const SavedImage& s : images) {
     for (const image::Descriptor& d : s.layers) blobs[d.digest] = static_cast<uint64_t>(d.size);
@@ -149,7 +153,8 @@ Status write_archive(store::Store& store, const std::vector<SavedImage>& images,
     TRY(out->add_file("manifest.json", manifest));
   }
   TRY(out->add_file(media::k_oci_layout_file, R"({"imageLayoutVersion":"1.0.0"})"));
-  if (options.format == ArchiveFormat::docker) TRY(out->add_file("repositories", docker_index(images).second));
+  if (options.format == ArchiveFormat::docker)
+    TRY(out->add_file("repositories", docker_index(images).second));
   return out->commit();
 }
 
@@ -157,8 +162,8 @@ Status write_archive(store::Store& store, const std::vector<SavedImage>& images,
 
 std::optional<ArchiveFormat> parse_archive_format(std::string_view text) {
   static constexpr std::pair<std::string_view, ArchiveFormat> k_formats[] = {
-      {"docker", ArchiveFormat::docker}, {"docker-archive", ArchiveFormat::docker},
-      {"oci", ArchiveFormat::oci},       {"oci-archive", ArchiveFormat::oci},
+      {"docker", ArchiveFormat::docker},   {"docker-archive", ArchiveFormat::docker},
+      {"oci", ArchiveFormat::oci},         {"oci-archive", ArchiveFormat::oci},
       {"oci-dir", ArchiveFormat::oci_dir},
   };
   for (const auto& [name, format] : k_formats) {

@@ -1,8 +1,8 @@
 #include "cbuild/image/config.hpp"
 
-#include "json_fields.hpp"
-
 #include <algorithm>
+
+#include "json_fields.hpp"
 
 namespace cbuild::image {
 namespace {
@@ -52,8 +52,8 @@ Result<ContainerConfig> container_config_from_json(const Json& json) {
   TRY(reader.optional_strings("Shell", c.shell));
   TRY(reader.strings("OnBuild", c.on_build));
   TRY(reader.boolean("ArgsEscaped", c.args_escaped));
-  c.extra = reader.extra({"User", "ExposedPorts", "Env", "Entrypoint", "Cmd", "Volumes", "WorkingDir", "Labels",
-                          "StopSignal", "Healthcheck", "Shell", "OnBuild", "ArgsEscaped"});
+  c.extra = reader.extra({"User", "ExposedPorts", "Env", "Entrypoint", "Cmd", "Volumes", "WorkingDir",
+                          "Labels", "StopSignal", "Healthcheck", "Shell", "OnBuild", "ArgsEscaped"});
   return c;
 }
 
@@ -158,8 +158,8 @@ Result<ImageConfig> ImageConfig::parse(std::string_view bytes) {
     if (!history.is_array()) return reader.field_error("history", "an array");
     for (const Json& entry : history) image.history.push_back(TRY(history_from_json(entry)));
   }
-  image.extra = reader.extra({"created", "author", "architecture", "os", "os.version", "os.features", "variant",
-                              "config", "rootfs", "history"});
+  image.extra = reader.extra({"created", "author", "architecture", "os", "os.version", "os.features",
+                              "variant", "config", "rootfs", "history"});
   return image;
 }
 

@@ -49,7 +49,8 @@ Status FieldReader::strings(std::string_view key, std::vector<std::string>& out)
   return {};
 }
 
-Status FieldReader::optional_strings(std::string_view key, std::optional<std::vector<std::string>>& out) const {
+Status FieldReader::optional_strings(std::string_view key,
+                                     std::optional<std::vector<std::string>>& out) const {
   const Json* field = find(key);
   if (!field) {
     if (m_object->contains(std::string(key))) out.reset();  // explicit null

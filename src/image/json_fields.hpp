@@ -1,11 +1,11 @@
 #pragma once
 // Module-private helpers to read typed fields out of JSON objects with errors that name
 // the field ("`config.Env`: expected an array of strings"), and to keep unknown fields.
-#include "cbuild/image/descriptor.hpp"
-
 #include <initializer_list>
 #include <set>
 #include <string_view>
+
+#include "cbuild/image/descriptor.hpp"
 
 namespace cbuild::image::detail {
 

@@ -57,13 +57,15 @@ Result<Manifest> Manifest::parse(std::string_view bytes) {
   Manifest m;
   TRY(read_common(reader, m));
   if (!m.media_type.empty() && !media::is_manifest(m.media_type)) {
-    return make_error(ExitCode::bad_input, "`manifest.mediaType`: `{}` is not an image manifest type", m.media_type);
+    return make_error(ExitCode::bad_input, "`manifest.mediaType`: `{}` is not an image manifest type",
+                      m.media_type);
   }
   const Json& config = reader.raw("config");
   if (config.is_null()) return reader.field_error("config", "a descriptor");
   m.config = TRY(descriptor_from_json(config));
   m.layers = TRY(descriptor_list(reader, "layers"));
-  m.extra = reader.extra({"schemaVersion", "mediaType", "artifactType", "config", "layers", "subject", "annotations"});
+  m.extra = reader.extra(
+      {"schemaVersion", "mediaType", "artifactType", "config", "layers", "subject", "annotations"});
   return m;
 }
 
@@ -83,10 +85,12 @@ Result<Index> Index::parse(std::string_view bytes) {
   Index index;
   TRY(read_common(reader, index));
   if (!index.media_type.empty() && !media::is_index(index.media_type)) {
-    return make_error(ExitCode::bad_input, "`index.mediaType`: `{}` is not an image index type", index.media_type);
+    return make_error(ExitCode::bad_input, "`index.mediaType`: `{}` is not an image index type",
+                      index.media_type);
   }
   index.manifests = TRY(descriptor_list(reader, "manifests"));
-  index.extra = reader.extra({"schemaVersion", "mediaType", "artifactType", "manifests", "subject", "annotations"});
+  index.extra =
+      reader.extra({"schemaVersion", "mediaType", "artifactType", "manifests", "subject", "annotations"});
   return index;
 }
 

@@ -42,18 +42,24 @@ bool is_index(std::string_view media_type) {
 
 std::string_view oci_layer_type(Compression c) {
   switch (c) {
-    case Compression::none: return k_oci_layer;
-    case Compression::gzip: return k_oci_layer_gzip;
-    case Compression::zstd: return k_oci_layer_zstd;
+    case Compression::none:
+      return k_oci_layer;
+    case Compression::gzip:
+      return k_oci_layer_gzip;
+    case Compression::zstd:
+      return k_oci_layer_zstd;
   }
   return k_oci_layer;
 }
 
 std::string_view docker_layer_type(Compression c) {
   switch (c) {
-    case Compression::none: return k_docker_layer_tar;
-    case Compression::gzip: return k_docker_layer_gzip;
-    case Compression::zstd: return k_oci_layer_zstd;
+    case Compression::none:
+      return k_docker_layer_tar;
+    case Compression::gzip:
+      return k_docker_layer_gzip;
+    case Compression::zstd:
+      return k_oci_layer_zstd;
   }
   return k_docker_layer_tar;
 }

@@ -98,7 +98,8 @@ Status validate_digest(std::string_view s) {
   std::string_view algo = s.substr(0, colon), hex = s.substr(colon + 1);
   if (algo != "sha256") return make_error(ExitCode::bad_input, "unsupported digest algorithm");
   if (hex.size() != 64) return make_error(ExitCode::bad_input, "invalid checksum digest length");
-  bool lower = std::all_of(hex.begin(), hex.end(), [](char c) { return is_digit(c) || (c >= 'a' && c <= 'f'); });
+  bool lower =
+      std::all_of(hex.begin(), hex.end(), [](char c) { return is_digit(c) || (c >= 'a' && c <= 'f'); });
   if (!lower) return make_error(ExitCode::bad_input, "invalid checksum digest format");
   return {};
 }
@@ -253,8 +254,8 @@ Result<Reference> parse_normalized(std::string_view text) {
   auto [domain, remainder] = split_docker_domain(text);
   std::string remote = remainder.substr(0, remainder.find(':'));
   if (to_lower(remote) != remote) {
-    return make_error(ExitCode::bad_input,
-                      "invalid reference format: repository name ({}) must be lowercase", remote);
+    return make_error(ExitCode::bad_input, "invalid reference format: repository name ({}) must be lowercase",
+                      remote);
   }
   Reference ref = TRY(parse_reference(domain + "/" + remainder));
   if (ref.domain.empty()) return invalid_format();  // the domain was read as a path component

@@ -1,9 +1,5 @@
 #include "cbuild/layer/applier.hpp"
 
-#include "cbuild/layer/override_stat.hpp"
-#include "c_locale.hpp"
-#include "safe_path.hpp"
-
 #include <archive.h>
 #include <archive_entry.h>
 #include <fcntl.h>
@@ -14,77 +10,14 @@
 #include <unordered_set>
 #include <vector>
 
+#include "c_locale.hpp"
+#include "cbuild/layer/override_stat.hpp"
+#include "decompress.hpp"
+#include "safe_path.hpp"
+
 namespace cbuild::layer {
 
 namespace {
-
-/// Decompressed bytes of the layer: libarchive's "raw" format over every supported
-/// compression filter. Feeds the tar reader through `read` and hashes what passes, so
-/// the diffID is computed while applying.
-class DecompressedSource {
- public:
-  explicit DecompressedSource(std::string name) : m_name(std::move(name)) {}
-  ~DecompressedSource() {
-    if (m_outer) archive_read_free(m_outer);
-  }
-
-  Status open(int fd) {
-    m_outer = archive_read_new();
-    if (!m_outer) return make_error("libarchive: out of memory");
-    for (auto add : {archive_read_support_filter_gzip, archive_read_support_filter_zstd,
-                     archive_read_support_filter_bzip2, archive_read_support_filter_xz,
-                     archive_read_support_filter_lzma, archive_read_support_filter_none})
-      add(m_outer);  // ARCHIVE_WARN just means "via an external program"
-    archive_read_support_format_raw(m_outer);
-    archive_entry* raw = nullptr;
-    if (archive_read_open_fd(m_outer, fd, 1 << 20) != ARCHIVE_OK ||
-        archive_read_next_header(m_outer, &raw) != ARCHIVE_OK) {
-      const char* msg = archive_error_string(m_outer);
-      return make_error(ExitCode::bad_input, "not a tar layer (optionally gzip, zstd, bzip2 or xz "
-                        "compressed): {}", msg ? msg : "empty input");
-    }
-    return {};
-  }
-
-  static la_ssize_t read(archive*, void* self, const void** buffer) {
-    auto* src = static_cast<DecompressedSource*>(self);
-    size_t size = 0;
-    la_int64_t offset = 0;
-    int rc = archive_read_data_block(src->m_outer, buffer, &size, &offset);
-    if (rc == ARCHIVE_EOF) return 0;
-    if (rc != ARCHIVE_OK) {
-      src->m_error = src->failure();
-      return -1;
-    }
-    src->m_sha.update(*buffer, size);
-    src->m_size += size;
-    return static_cast<la_ssize_t>(size);
-  }
-
-  /// Hashes what the tar reader left unread (padding after the end blocks).
-  Result<Digest> finish() {
-    const void* buffer = nullptr;
-    while (la_ssize_t n = read(nullptr, this, &buffer)) {
-      if (n < 0) return m_error.error();
-    }
-    return m_sha.finish();
-  }
-
-  const Status& error() const { return m_error; }
-  uint64_t size() const { return m_size; }
-
- private:
-  Error failure() const {
-    const char* msg = archive_error_string(m_outer);
-    return make_error(ExitCode::bad_input, "decompress: {}", msg ? msg : "unknown error");
-  }
-
-  std::string m_name;
-  archive* m_outer = nullptr;
-  Sha256 m_sha;
-  uint64_t m_size = 0;
-  Status m_error;
-};
 
 /// A directory whose mode and times are set after its contents are written.
 struct PendingDir {
@@ -116,13 +49,18 @@ class Applier {
       TRY(remove_at(pfd.get(), name, rel));
     m_created.insert(rel);
     switch (type) {
-      case AE_IFDIR: return directory(pfd.get(), name, rel, e);
-      case AE_IFREG: return regular(a, pfd.get(), name, e);
-      case AE_IFLNK: return symlink(pfd.get(), name, e);
+      case AE_IFDIR:
+        return directory(pfd.get(), name, rel, e);
+      case AE_IFREG:
+        return regular(a, pfd.get(), name, e);
+      case AE_IFLNK:
+        return symlink(pfd.get(), name, e);
       case AE_IFCHR:
       case AE_IFBLK:
-      case AE_IFIFO: return special(pfd.get(), name, e, type);
-      default: return make_error(ExitCode::bad_input, "unsupported entry type {:o}", type);
+      case AE_IFIFO:
+        return special(pfd.get(), name, e, type);
+      default:
+        return make_error(ExitCode::bad_input, "unsupported entry type {:o}", type);
     }
   }
 
@@ -132,8 +70,7 @@ class Applier {
       auto fd = m_root.open_dir(it->rel);
       if (!fd) continue;  // removed by a later whiteout
       std::string path = fmt::format("/proc/self/fd/{}", fd->get());
-      if (::chmod(path.c_str(), it->mode) != 0)
-        return errno_error(fmt::format("chmod `{}`", it->rel));
+      if (::chmod(path.c_str(), it->mode) != 0) return errno_error(fmt::format("chmod `{}`", it->rel));
       if (::utimensat(AT_FDCWD, path.c_str(), it->times, 0) != 0)
         return errno_error(fmt::format("set times of `{}`", it->rel));
     }
@@ -145,7 +82,9 @@ class Applier {
  private:
   Result<UniqueFd> make_parent(const std::string& parent) {
     return m_root.make_dir(parent, [&](int fd, const std::string& rel) {
+      // Implicit parents: 0755 whatever the umask, owned by container root, as docker does.
       m_created.insert(rel);
+      (void)::chmod(fmt::format("/proc/self/fd/{}", fd).c_str(), 0755);
       auto uid = m_options.ids.uids.to_host(0), gid = m_options.ids.gids.to_host(0);
       if (uid && gid) (void)fchownat(fd, "", *uid, *gid, AT_EMPTY_PATH);
     });
@@ -180,8 +119,8 @@ class Applier {
       if (!m_created.count(rel)) TRY(remove_at(pfd.get(), child, rel));
     }
     if (m_options.whiteouts == WhiteoutMode::remove) return {};
-    const char* xattr = m_options.whiteouts == WhiteoutMode::overlay_trusted
-                            ? "trusted.overlay.opaque" : "user.overlay.opaque";
+    const char* xattr = m_options.whiteouts == WhiteoutMode::overlay_trusted ? "trusted.overlay.opaque"
+                                                                             : "user.overlay.opaque";
     std::string path = fmt::format("/proc/self/fd/{}", pfd.get());
     if (::setxattr(path.c_str(), xattr, "y", 1, 0) != 0)
       return errno_error(fmt::format("mark `{}` opaque", dir.empty() ? "/" : dir));
@@ -192,13 +131,15 @@ class Applier {
     auto cleaned = clean_entry_name(link);
     if (!cleaned) return std::move(cleaned).error().wrap("hardlink target `{}`", link);
     std::string target = std::move(cleaned).value();
-    if (target.empty() || target == rel) return make_error(ExitCode::bad_input, "hardlink to itself or the root");
+    if (target.empty() || target == rel)
+      return make_error(ExitCode::bad_input, "hardlink to itself or the root");
     auto [tparent, tbase] = split_parent(target);
     UniqueFd tfd = TRY(m_root.open_dir(tparent));
     TRY(remove_at(pfd, name, rel));
     if (linkat(tfd.get(), std::string(tbase).c_str(), pfd, name.c_str(), 0) != 0) {
+      int err = errno;
       Error e = errno_error(fmt::format("hardlink to `{}`", target));
-      if (errno == ENOENT || errno == EPERM) e.code = ExitCode::bad_input;  // missing / a directory
+      if (err == ENOENT || err == EPERM) e.code = ExitCode::bad_input;  // missing / a directory
       return e;
     }
     m_created.insert(rel);
@@ -206,8 +147,7 @@ class Applier {
   }
 
   Status directory(int pfd, const std::string& name, const std::string& rel, archive_entry* e) {
-    if (mkdirat(pfd, name.c_str(), 0700) != 0 && errno != EEXIST)
-      return errno_error("create directory");
+    if (mkdirat(pfd, name.c_str(), 0700) != 0 && errno != EEXIST) return errno_error("create directory");
     UniqueFd fd(::openat(pfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
     if (!fd) return errno_error("open directory");
     TRY(owner(fd.get(), e));
@@ -263,8 +203,7 @@ class Applier {
     }
     timespec ts[2];
     times(e, ts);
-    if (utimensat(pfd, name.c_str(), ts, AT_SYMLINK_NOFOLLOW) != 0)
-      return errno_error("set symlink times");
+    if (utimensat(pfd, name.c_str(), ts, AT_SYMLINK_NOFOLLOW) != 0) return errno_error("set symlink times");
     return {};
   }
 
@@ -272,8 +211,8 @@ class Applier {
   /// regular file with its type, owner and mode in the override_stat xattr.
   Status special(int pfd, const std::string& name, archive_entry* e, mode_t type) {
     dev_t dev = makedev(archive_entry_rdevmajor(e), archive_entry_rdevminor(e));
-    int rc = type == AE_IFIFO ? mkfifoat(pfd, name.c_str(), 0600)
-                              : mknodat(pfd, name.c_str(), type | 0600, dev);
+    int rc =
+        type == AE_IFIFO ? mkfifoat(pfd, name.c_str(), 0600) : mknodat(pfd, name.c_str(), type | 0600, dev);
     if (rc == 0) {
       auto [uid, gid] = TRY(host_ids(e));
       if (fchownat(pfd, name.c_str(), uid, gid, AT_SYMLINK_NOFOLLOW) == 0) {
@@ -302,8 +241,8 @@ class Applier {
     auto uid = m_options.ids.uids.to_host(static_cast<uint32_t>(archive_entry_uid(e)));
     auto gid = m_options.ids.gids.to_host(static_cast<uint32_t>(archive_entry_gid(e)));
     if (!uid || !gid)
-      return make_error(ExitCode::bad_input, "owner {}:{} is outside the id map",
-                        archive_entry_uid(e), archive_entry_gid(e));
+      return make_error(ExitCode::bad_input, "owner {}:{} is outside the id map", archive_entry_uid(e),
+                        archive_entry_gid(e));
     return std::pair<uid_t, gid_t>{*uid, *gid};
   }
 
@@ -348,15 +287,14 @@ class Applier {
 
   Status path_xattrs(int pfd, const std::string& name, archive_entry* e) {
     std::string path = fmt::format("/proc/self/fd/{}/{}", pfd, name);
-    return each_xattr(e, [&](const char* n, const void* v, size_t s) {
-      return lsetxattr(path.c_str(), n, v, s, 0);
-    });
+    return each_xattr(
+        e, [&](const char* n, const void* v, size_t s) { return lsetxattr(path.c_str(), n, v, s, 0); });
   }
 
   static void times(archive_entry* e, timespec ts[2]) {
     ts[1] = {archive_entry_mtime(e), archive_entry_mtime_nsec(e)};
-    ts[0] = archive_entry_atime_is_set(e) ? timespec{archive_entry_atime(e), archive_entry_atime_nsec(e)}
-                                          : ts[1];
+    ts[0] =
+        archive_entry_atime_is_set(e) ? timespec{archive_entry_atime(e), archive_entry_atime_nsec(e)} : ts[1];
   }
 
   static Error archive_failure(archive* a, std::string_view what) {
@@ -371,11 +309,10 @@ class Applier {
   std::vector<PendingDir> m_dirs;
 };
 
-Result<ApplyResult> apply(int fd, const std::string& name, const fs::path& target,
-                          const ApplyOptions& options) {
+Result<ApplyResult> apply(int fd, const fs::path& target, const ApplyOptions& options) {
   ScopedCLocale c_locale;
   Applier applier(TRY(SafeRoot::open(target)), options);
-  DecompressedSource source(name);
+  DecompressedSource source;
   TRY(source.open(fd));
   archive* tar = archive_read_new();
   std::unique_ptr<archive, int (*)(archive*)> owner(tar, archive_read_free);
@@ -420,6 +357,7 @@ Result<ApplyResult> apply(int fd, const std::string& name, const fs::path& targe
   result.diff_id = TRY(source.finish());
   result.tar_size = source.size();
   result.entries = progress.entries;
+  result.compression = source.compression();
   return result;
 }
 
@@ -427,9 +365,29 @@ Result<ApplyResult> apply(int fd, const std::string& name, const fs::path& targe
 
 Result<ApplyResult> apply_layer_fd(int fd, std::string_view name, const fs::path& target,
                                    const ApplyOptions& options) {
-  auto result = apply(fd, std::string(name), target, options);
+  auto result = apply(fd, target, options);
   if (!result) return std::move(result).error().wrap("apply layer `{}` to `{}`", name, target.string());
   return result;
+}
+
+Result<ArchiveDigest> archive_diff_id_fd(int fd, std::string_view name) {
+  DecompressedSource source;
+  auto done = [&]() -> Result<ArchiveDigest> {
+    TRY(source.open(fd));
+    ArchiveDigest out;
+    out.compression = source.compression();
+    out.diff_id = TRY(source.finish());
+    out.tar_size = source.size();
+    return out;
+  }();
+  if (!done) return std::move(done).error().wrap("read layer `{}`", name);
+  return done;
+}
+
+Result<ArchiveDigest> archive_diff_id(const fs::path& archive) {
+  UniqueFd fd(::open(archive.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return errno_error(fmt::format("open layer `{}`", archive.string()));
+  return archive_diff_id_fd(fd.get(), archive.string());
 }
 
 Result<ApplyResult> apply_layer(const fs::path& archive, const fs::path& target,

@@ -4,8 +4,9 @@
 // locale, so without this the same tree could give different tar bytes under
 // LANG=en_US.UTF-8 and LANG=C. Under "C", non-ASCII names are stored as raw bytes with a
 // per-entry `hdrcharset=BINARY` record, and read back byte for byte.
-#include <clocale>
 #include <locale.h>
+
+#include <clocale>
 
 namespace cbuild::layer {
 

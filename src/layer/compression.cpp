@@ -21,8 +21,10 @@ struct NamedCompression {
   Compression value;
 };
 constexpr NamedCompression k_names[] = {
-    {"none", Compression::none}, {"uncompressed", Compression::none},
-    {"gzip", Compression::gzip}, {"zstd", Compression::zstd},
+    {"none", Compression::none},
+    {"uncompressed", Compression::none},
+    {"gzip", Compression::gzip},
+    {"zstd", Compression::zstd},
 };
 
 unsigned thread_count(unsigned requested) {
@@ -94,8 +96,7 @@ class GzipMember {
 class ParallelGzip final : public Compressor {
  public:
   ParallelGzip(int level, unsigned threads, ByteSink& out)
-      : m_level(level), m_out(out), m_inline(threads <= 1 ? std::make_unique<GzipMember>(level)
-                                                          : nullptr) {
+      : m_level(level), m_out(out), m_own(std::make_unique<GzipMember>(level)) {
     if (threads > 1)
       for (unsigned i = 0; i < threads; ++i) m_workers.emplace_back([this] { work(); });
     m_input.reserve(k_gzip_chunk_size);
@@ -133,8 +134,8 @@ class ParallelGzip final : public Compressor {
     auto job = std::make_shared<Job>();
     job->input.swap(m_input);
     m_input.reserve(k_gzip_chunk_size);
-    if (m_inline) {
-      TRY(m_inline->compress(job->input, job->output));
+    if (m_workers.empty()) {
+      TRY(m_own->compress(job->input, job->output));
       return m_out.write(job->output.data(), job->output.size());
     }
     {
@@ -142,7 +143,25 @@ class ParallelGzip final : public Compressor {
       m_jobs.push_back(std::move(job));
     }
     m_work_cv.notify_one();
-    return drain(2 * m_workers.size() + 1);
+    return drain(4 * m_workers.size());
+  }
+
+  /// While the producer would wait for the oldest job, it compresses a queued one
+  /// itself: no idle thread, and on a loaded machine one more time slice for the work.
+  void help(std::unique_lock<std::mutex>& lock) {
+    for (auto& j : m_jobs) {
+      if (j->taken) continue;
+      auto job = j;
+      job->taken = true;
+      lock.unlock();
+      Status st = m_own->compress(job->input, job->output);
+      job->input = std::string();
+      lock.lock();
+      job->status = std::move(st);
+      job->done = true;
+      return;
+    }
+    m_done_cv.wait(lock);
   }
 
   /// Writes finished jobs in order until at most `max_pending` remain queued.
@@ -152,7 +171,7 @@ class ParallelGzip final : public Compressor {
       auto& front = m_jobs.front();
       if (!front->done) {
         if (m_jobs.size() <= max_pending) return {};
-        m_done_cv.wait(lock, [&] { return front->done; });
+        while (!front->done) help(lock);
       }
       auto job = std::move(m_jobs.front());
       m_jobs.pop_front();
@@ -204,7 +223,7 @@ class ParallelGzip final : public Compressor {
 
   int m_level;
   DigestingOutput m_out;
-  std::unique_ptr<GzipMember> m_inline;
+  std::unique_ptr<GzipMember> m_own;  ///< the producer's compressor (inline or helping)
   std::string m_input;
   bool m_any = false;
   std::mutex m_mutex;
@@ -275,8 +294,7 @@ Result<Compression> parse_compression(std::string_view text) {
   return make_error(ExitCode::usage, "unknown compression `{}` (want gzip, zstd or none)", text);
 }
 
-Result<std::unique_ptr<Compressor>> Compressor::create(const CompressionOptions& options,
-                                                       ByteSink& out) {
+Result<std::unique_ptr<Compressor>> Compressor::create(const CompressionOptions& options, ByteSink& out) {
   unsigned threads = thread_count(options.threads);
   switch (options.compression) {
     case Compression::none:

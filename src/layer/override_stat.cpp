@@ -16,7 +16,10 @@ struct TypeName {
   mode_t type;
 };
 constexpr std::array<TypeName, 5> k_plain_types{{
-    {"file", S_IFREG}, {"dir", S_IFDIR}, {"symlink", S_IFLNK}, {"pipe", S_IFIFO},
+    {"file", S_IFREG},
+    {"dir", S_IFDIR},
+    {"symlink", S_IFLNK},
+    {"pipe", S_IFIFO},
     {"socket", S_IFSOCK},
 }};
 constexpr std::array<TypeName, 2> k_device_types{{{"block", S_IFBLK}, {"char", S_IFCHR}}};
@@ -46,8 +49,7 @@ bool parse_type(std::string_view text, OverrideStat& st) {
       return true;
     }
   for (const auto& t : k_device_types) {
-    if (!text.starts_with(t.name) || text.size() <= t.name.size() || text[t.name.size()] != '-')
-      continue;
+    if (!text.starts_with(t.name) || text.size() <= t.name.size() || text[t.name.size()] != '-') continue;
     auto nums = split(text.substr(t.name.size() + 1), '-');
     if (nums.size() != 2 || !parse_number(nums[0], st.rdev_major, 10) ||
         !parse_number(nums[1], st.rdev_minor, 10))
@@ -62,8 +64,7 @@ bool parse_type(std::string_view text, OverrideStat& st) {
 
 Result<OverrideStat> OverrideStat::parse(std::string_view text) {
   auto bad = [&](std::string_view why) {
-    return make_error(ExitCode::bad_input, "invalid {} value `{}`: {}", k_override_stat_xattr,
-                      text, why);
+    return make_error(ExitCode::bad_input, "invalid {} value `{}`: {}", k_override_stat_xattr, text, why);
   };
   auto parts = split(text, ':');
   if (parts.size() != 3 && parts.size() != 4) return bad("want UID:GID:MODE[:TYPE]");

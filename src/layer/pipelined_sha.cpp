@@ -2,15 +2,19 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 
 namespace cbuild::layer {
 
 PipelinedSha::PipelinedSha() : m_threaded(sysconf(_SC_NPROCESSORS_ONLN) > 1) {
-  if (!m_threaded) return;
+  if (!m_threaded) {
+    m_scratch = std::make_unique<char[]>(k_reserve_max);
+    return;
+  }
   m_chunks.resize(k_chunks);
   for (auto& c : m_chunks) {
-    c.reserve(k_chunk_size);
+    c.data = std::make_unique<char[]>(k_chunk_size);
     m_free.push_back(&c);
   }
   m_current = m_free.front();
@@ -28,15 +32,28 @@ PipelinedSha::~PipelinedSha() {
   m_thread.join();
 }
 
+std::pair<char*, size_t> PipelinedSha::reserve(size_t min) {
+  min = std::min(min, k_reserve_max);
+  if (!m_threaded) return {m_scratch.get(), k_reserve_max};
+  if (k_chunk_size - m_current->used < min) submit();
+  return {m_current->data.get() + m_current->used, k_chunk_size - m_current->used};
+}
+
 void PipelinedSha::update(const void* data, size_t size) {
   if (!m_threaded) return m_sha.update(data, size);
   auto* p = static_cast<const char*>(data);
+  if (p == m_current->data.get() + m_current->used && size <= k_chunk_size - m_current->used) {
+    m_current->used += size;  // filled in place after reserve()
+    if (m_current->used == k_chunk_size) submit();
+    return;
+  }
   while (size > 0) {
-    size_t take = std::min(size, k_chunk_size - m_current->size());
-    m_current->append(p, take);
+    size_t take = std::min(size, k_chunk_size - m_current->used);
+    memcpy(m_current->data.get() + m_current->used, p, take);
+    m_current->used += take;
     p += take;
     size -= take;
-    if (m_current->size() == k_chunk_size) submit();
+    if (m_current->used == k_chunk_size) submit();
   }
 }
 
@@ -54,11 +71,11 @@ void PipelinedSha::run() {
   for (;;) {
     m_cv.wait(lock, [&] { return m_done || !m_full.empty(); });
     if (m_full.empty()) return;
-    std::string* chunk = m_full.front();
+    Chunk* chunk = m_full.front();
     m_full.pop_front();
     lock.unlock();
-    m_sha.update(chunk->data(), chunk->size());
-    chunk->clear();
+    m_sha.update(chunk->data.get(), chunk->used);
+    chunk->used = 0;
     lock.lock();
     m_free.push_back(chunk);
     m_cv.notify_all();

@@ -1,16 +1,17 @@
 #pragma once
-// Module-private: SHA-256 on a second thread. The producer copies bytes into 4 MiB
-// chunks that a hasher thread digests, so reading files and hashing overlap (and a
-// loaded machine gives the commit two time slices instead of one). On one CPU it hashes
-// inline.
-#include "cbuild/util/digest.hpp"
-
+// Module-private: SHA-256 on a second thread. The producer fills 4 MiB chunks that a
+// hasher thread digests, so reading files and hashing overlap (and a loaded machine
+// gives the commit two time slices instead of one). File data is read straight into a
+// chunk (`reserve`), so it is never copied in user space. On one CPU it hashes inline.
 #include <condition_variable>
 #include <deque>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
+
+#include "cbuild/util/digest.hpp"
 
 namespace cbuild::layer {
 
@@ -21,6 +22,9 @@ class PipelinedSha {
   PipelinedSha(const PipelinedSha&) = delete;
   PipelinedSha& operator=(const PipelinedSha&) = delete;
 
+  /// Free space for the caller to fill, at least `min` bytes (<= 1 MiB). Bytes then
+  /// passed to update() at exactly that address are taken without a copy.
+  std::pair<char*, size_t> reserve(size_t min);
   void update(const void* data, size_t size);
   Digest finish();  ///< once
 
@@ -30,11 +34,17 @@ class PipelinedSha {
 
   static constexpr size_t k_chunk_size = 4 << 20;
   static constexpr size_t k_chunks = 4;
+  static constexpr size_t k_reserve_max = 1 << 20;
   Sha256 m_sha;
   bool m_threaded = false;
-  std::vector<std::string> m_chunks;
-  std::string* m_current = nullptr;
-  std::deque<std::string*> m_free, m_full;
+  struct Chunk {
+    std::unique_ptr<char[]> data;
+    size_t used = 0;
+  };
+  std::vector<Chunk> m_chunks;
+  Chunk* m_current = nullptr;
+  std::deque<Chunk*> m_free, m_full;
+  std::unique_ptr<char[]> m_scratch;  ///< reserve() buffer when hashing inline
   bool m_done = false;
   std::mutex m_mutex;
   std::condition_variable m_cv;

@@ -85,10 +85,11 @@ Result<UniqueFd> SafeRoot::make_dir_step(int parent, const std::string& name, bo
   UniqueFd fd(::openat(parent, name.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
   if (!fd) {
     int err = errno;
-    Error e = err == ENOTDIR || err == ELOOP
-                  ? make_error(ExitCode::bad_input, "open directory `{}`: a component is a "
-                               "symlink or not a directory", name)
-                  : errno_error(fmt::format("open directory `{}`", name));
+    Error e = err == ENOTDIR || err == ELOOP ? make_error(ExitCode::bad_input,
+                                                          "open directory `{}`: a component is a "
+                                                          "symlink or not a directory",
+                                                          name)
+                                             : errno_error(fmt::format("open directory `{}`", name));
     errno = err;
     return e;
   }

@@ -3,16 +3,15 @@
 // and checked (no "..", not absolute); directories are opened with openat2
 // RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS, so neither an absolute
 // nor a relative symlink planted in the tree is ever followed.
-#include "cbuild/util/fd.hpp"
-#include "cbuild/util/fs.hpp"
-#include "cbuild/util/result.hpp"
-
+#include <cerrno>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
-#include <cerrno>
+#include "cbuild/util/fd.hpp"
+#include "cbuild/util/fs.hpp"
+#include "cbuild/util/result.hpp"
 
 namespace cbuild::layer {
 

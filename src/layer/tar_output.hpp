@@ -1,16 +1,16 @@
 #pragma once
 // Module-private: a libarchive PAX writer whose output is hashed (diffID) and optionally
 // forwarded to a Compressor, with no blocking or padding beyond the tar format's own.
-#include "cbuild/layer/compression.hpp"
-#include "cbuild/util/digest.hpp"
-#include "cbuild/util/result.hpp"
-#include "pipelined_sha.hpp"
-
 #include <archive.h>
 #include <archive_entry.h>
 
 #include <memory>
 #include <string>
+
+#include "cbuild/layer/compression.hpp"
+#include "cbuild/util/digest.hpp"
+#include "cbuild/util/result.hpp"
+#include "pipelined_sha.hpp"
 
 namespace cbuild::layer {
 
@@ -23,6 +23,9 @@ class TarOutput {
   TarOutput& operator=(const TarOutput&) = delete;
 
   Status write_header(archive_entry* entry, const std::string& what);
+  /// A buffer to read entry data into before write_data(): filling it in place lets the
+  /// hasher take the bytes without a copy. At least min(`want`, 1 MiB) bytes.
+  std::pair<char*, size_t> data_buffer(size_t want) { return m_sha.reserve(want); }
   Status write_data(const void* data, size_t size, const std::string& what);
   /// Writes the end-of-archive blocks; returns the diffID.
   Result<Digest> close();

@@ -1,11 +1,5 @@
 #include "cbuild/layer/writer.hpp"
 
-#include "cbuild/layer/override_stat.hpp"
-#include "cbuild/layer/whiteout.hpp"
-#include "c_locale.hpp"
-#include "tar_output.hpp"
-
-#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -16,6 +10,12 @@
 #include <map>
 #include <set>
 #include <vector>
+
+#include "c_locale.hpp"
+#include "cbuild/layer/override_stat.hpp"
+#include "cbuild/layer/whiteout.hpp"
+#include "safe_path.hpp"
+#include "tar_output.hpp"
 
 namespace cbuild::layer {
 
@@ -47,7 +47,7 @@ struct Child {
 class TreeWriter {
  public:
   TreeWriter(const fs::path& root, const WriteOptions& options, TarOutput& out)
-      : m_root(root), m_options(options), m_out(out), m_buffer(k_read_buffer_size) {
+      : m_root(root), m_options(options), m_out(out) {
     for (const auto& e : options.exclude) {
       std::string p = e;
       while (p.starts_with("./")) p.erase(0, 2);
@@ -77,28 +77,6 @@ class TreeWriter {
 
   Error io_error(std::string_view verb, const std::string& rel) const {
     return errno_error(fmt::format("{} `{}`", verb, full(rel)));
-  }
-
-  Result<std::vector<std::string>> list_dir(int dirfd, const std::string& rel) {
-    int dup_fd = ::openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    DIR* dir = dup_fd >= 0 ? fdopendir(dup_fd) : nullptr;
-    if (!dir) {
-      if (dup_fd >= 0) ::close(dup_fd);
-      return io_error("read directory", rel);
-    }
-    std::vector<std::string> names;
-    errno = 0;
-    while (dirent* d = readdir(dir)) {
-      std::string_view n = d->d_name;
-      if (n != "." && n != "..") names.emplace_back(n);
-    }
-    int err = errno;
-    closedir(dir);
-    if (err) {
-      errno = err;
-      return io_error("read directory", rel);
-    }
-    return names;
   }
 
   /// Reads the xattrs of `fd` (when >= 0) or of the path `rel` (not following symlinks).
@@ -172,7 +150,7 @@ class TreeWriter {
 
   Result<std::vector<Child>> children(int dirfd, const std::string& prefix, bool opaque) {
     std::vector<Child> out;
-    for (auto& name : TRY(list_dir(dirfd, prefix))) {
+    for (auto& name : TRY(list_names(dirfd, full(prefix)))) {
       if (m_exclude.count(prefix + name)) continue;
       Child c;
       if (fstatat(dirfd, name.c_str(), &c.st, AT_SYMLINK_NOFOLLOW) != 0)
@@ -197,8 +175,7 @@ class TreeWriter {
     std::sort(out.begin(), out.end(), [](const Child& a, const Child& b) { return a.name < b.name; });
     for (size_t i = 1; i < out.size(); ++i)
       if (out[i].name == out[i - 1].name)
-        return make_error("write layer: `{}` is both a whiteout and a file",
-                          full(prefix + out[i].name));
+        return make_error("write layer: `{}` is both a whiteout and a file", full(prefix + out[i].name));
     return out;
   }
 
@@ -326,16 +303,16 @@ class TreeWriter {
   Status copy_content(int fd, const std::string& rel, uint64_t size) {
     uint64_t left = size;
     while (left > 0) {
-      size_t want = static_cast<size_t>(std::min<uint64_t>(left, m_buffer.size()));
-      ssize_t n = ::read(fd, m_buffer.data(), want);
+      size_t want = static_cast<size_t>(std::min<uint64_t>(left, k_read_buffer_size));
+      auto [buffer, room] = m_out.data_buffer(std::min<size_t>(want, 256 << 10));
+      want = std::min(want, room);
+      ssize_t n = ::read(fd, buffer, want);
       if (n < 0) {
         if (errno == EINTR) continue;
         return io_error("read", rel);
       }
-      if (n == 0)
-        return make_error("write layer: `{}` shrank while being read", full(rel));
-      TRY(m_out.write_data(m_buffer.data(), static_cast<size_t>(n),
-                           fmt::format("write layer entry `{}`", full(rel))));
+      if (n == 0) return make_error("write layer: `{}` shrank while being read", full(rel));
+      TRY(m_out.write_data(buffer, static_cast<size_t>(n), fmt::format("write layer entry `{}`", full(rel))));
       left -= static_cast<uint64_t>(n);
     }
     return {};
@@ -344,15 +321,13 @@ class TreeWriter {
   fs::path m_root;
   const WriteOptions& m_options;
   TarOutput& m_out;
-  std::vector<char> m_buffer;
   std::set<std::string> m_exclude;
   std::map<std::pair<dev_t, ino_t>, std::string> m_inodes;
   archive_entry* m_entry = nullptr;
   uint64_t m_entries = 0;
 };
 
-Result<LayerDigests> write_tree(const fs::path& root, const WriteOptions& options,
-                                Compressor* compressor) {
+Result<LayerDigests> write_tree(const fs::path& root, const WriteOptions& options, Compressor* compressor) {
   ScopedCLocale c_locale;
   auto out = TRY(TarOutput::open(compressor));
   TreeWriter writer(root, options, *out);

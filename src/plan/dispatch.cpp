@@ -214,7 +214,7 @@ struct Handler {
   Status operator()(df::ArgCommand& c) {
     for (auto& decl : c.args) {
       ArgValue value{decl.key, std::nullopt};
-      ctx.consumed_args.insert(decl.key);
+      ctx.stage_consumed[stage.index].insert(decl.key);
       auto given = ctx.options.build_args.find(decl.key);
       auto global = std::find_if(ctx.meta.begin(), ctx.meta.end(),
                                  [&](const ArgValue& a) { return a.name == decl.key; });

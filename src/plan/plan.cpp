@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <array>
+#include <set>
 
 #include "cbuild/dockerfile/parser.hpp"
 #include "plan_internal.hpp"
@@ -306,9 +307,15 @@ struct Walk {
 };
 
 void warn_unused_args(const Context& ctx, Plan& plan) {
+  // Only ARGs of the stages the target needs consume build args, as in BuildKit.
+  std::set<std::string> consumed = ctx.consumed_args;
+  for (const Stage& stage : plan.stages) {
+    auto it = ctx.stage_consumed.find(stage.index);
+    if (it != ctx.stage_consumed.end()) consumed.insert(it->second.begin(), it->second.end());
+  }
   std::vector<std::string> unused;
   for (const auto& [name, value] : ctx.options.build_args)
-    if (!ctx.consumed_args.count(name) && !is_proxy_arg(name)) unused.push_back(name);
+    if (!consumed.count(name) && !is_proxy_arg(name)) unused.push_back(name);
   if (unused.empty()) return;
   std::string list;
   for (const auto& n : unused) list += (list.empty() ? "" : " ") + n;
@@ -359,7 +366,7 @@ Result<Plan> make_plan(const dockerfile::Dockerfile& file, const PlanOptions& op
   auto typed = TRY(dockerfile::parse_instructions(file));
   dockerfile::LexOptions lex;
   lex.escape = file.directives.escape;
-  Context ctx{file, options, dockerfile::Lexer(lex), {}, {}, {}, {}, native_platform(), {}};
+  Context ctx{file, options, dockerfile::Lexer(lex), {}, {}, {}, {}, {}, native_platform(), {}};
   ctx.target_platform = ctx.build_platform;
   if (!options.platform.empty()) {
     auto p = TRY(Platform::parse(options.platform));

@@ -46,8 +46,9 @@ struct Context {
   dockerfile::Lexer lexer;
   std::vector<StageSource> stages;
   std::map<std::string, int> stage_by_name;
-  std::vector<ArgValue> meta;  ///< global scope: platform args, then ARGs before the first FROM
-  std::set<std::string> consumed_args;
+  std::vector<ArgValue> meta;           ///< global scope: platform args, then ARGs before the first FROM
+  std::set<std::string> consumed_args;  ///< declared by global ARGs
+  std::map<int, std::set<std::string>> stage_consumed;  ///< declared by ARGs of each stage
   Platform build_platform;
   Platform target_platform;
 };

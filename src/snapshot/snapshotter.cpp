@@ -9,7 +9,11 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <thread>
 
 namespace cbuild::snapshot {
 namespace {
@@ -108,6 +112,54 @@ Active::~Active() {
 Snapshotter::Snapshotter(store::Store& store, Kind kind, const executor::IdMap* map)
     : m_store(store), m_kind(kind), m_map(map) {
   store.set_tree_remover([map](const fs::path& p) { return executor::remove_tree_mapped(p, map); });
+  // Step roots live in the session directory: container root (an unprivileged host id when
+  // cbuild runs as root) must be able to reach them.
+  if (::geteuid() == 0) (void)::chmod(store.session_dir().c_str(), 0711);
+}
+
+Result<layer::LayerDigests> Snapshotter::write_layer(const std::string& id, layer::WriteOptions options,
+                                                     layer::ByteSink& out) {
+  options.kind = layer::TreeKind::overlay_upper;
+  options.ids = {};
+  fs::path tree = m_store.snapshot_path(id);
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) return errno_error("pipe");
+  UniqueFd read_end(fds[0]), write_end(fds[1]);
+  Status copied;
+  std::thread drain([&] {
+    char buf[65536];
+    for (;;) {
+      ssize_t n = ::read(read_end.get(), buf, sizeof buf);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;
+      if (copied) copied = out.write(buf, static_cast<size_t>(n));
+    }
+  });
+  auto r = executor::run_in_userns(
+      [&]() -> Result<std::string> {
+        read_end.reset();
+        layer::FdSink sink(write_end.get());
+        auto d = TRY(layer::write_layer(tree, options, sink));
+        return fmt::format("{} {} {} {} {}", d.diff_id.str(), d.tar_size, d.entries,
+                           d.blob_digest.str(), d.blob_size);
+      },
+      m_map);
+  write_end.reset();
+  drain.join();
+  if (!r) return std::move(r).error().wrap("write layer of snapshot {}", id);
+  TRY(copied);
+  char diff[80] = {}, blob[80] = {};
+  layer::LayerDigests d;
+  unsigned long long tar_size = 0, entries = 0, blob_size = 0;
+  if (std::sscanf(r->c_str(), "%79s %llu %llu %79s %llu", diff, &tar_size, &entries, blob, &blob_size) != 5)
+    return make_error("write layer of snapshot {}: bad result `{}`", id, *r);
+  d.diff_id = TRY(Digest::parse(diff));
+  d.blob_digest = TRY(Digest::parse(blob));
+  d.tar_size = tar_size;
+  d.entries = entries;
+  d.blob_size = blob_size;
+  d.compression = options.compression.compression;
+  return d;
 }
 
 Result<std::vector<std::string>> Snapshotter::chain(const std::string& id) {

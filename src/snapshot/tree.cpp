@@ -70,27 +70,36 @@ struct Merger {
 };
 
 // One recorded entry of the "before" tree.
+// Identity is inode + birth time (inode numbers are reused at once on ext4).
 struct Meta {
   unsigned long long ino = 0;
   unsigned mode = 0, uid = 0, gid = 0;
   long long size = 0, mtime_s = 0, mtime_ns = 0, ctime_s = 0, ctime_ns = 0;
+  long long btime_s = 0, btime_ns = 0, nlink = 0;
 };
 
-Meta meta_of(const struct stat& st) {
-  return {st.st_ino, st.st_mode, st.st_uid, st.st_gid, st.st_size,
-          st.st_mtim.tv_sec, st.st_mtim.tv_nsec, st.st_ctim.tv_sec, st.st_ctim.tv_nsec};
+Result<Meta> meta_at(const std::string& path) {
+  struct statx sx {};
+  if (::statx(AT_FDCWD, path.c_str(), AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS | STATX_BTIME, &sx) != 0)
+    return errno_error(fmt::format("stat `{}`", path));
+  Meta m{sx.stx_ino, sx.stx_mode, sx.stx_uid, sx.stx_gid, static_cast<long long>(sx.stx_size),
+         sx.stx_mtime.tv_sec, sx.stx_mtime.tv_nsec, sx.stx_ctime.tv_sec, sx.stx_ctime.tv_nsec,
+         0, 0, sx.stx_nlink};
+  if (sx.stx_mask & STATX_BTIME) {
+    m.btime_s = sx.stx_btime.tv_sec;
+    m.btime_ns = sx.stx_btime.tv_nsec;
+  }
+  return m;
 }
 
 Status record_dir(const std::string& root, const std::string& rel, std::string& out) {
   for (const std::string& name : TRY(list_dir(rel.empty() ? root : root + "/" + rel))) {
     std::string r = join(rel, name);
-    struct stat st {};
-    if (::lstat((root + "/" + r).c_str(), &st) != 0) return errno_error(fmt::format("stat `{}`", r));
-    Meta m = meta_of(st);
-    out += fmt::format("{} {} {} {} {} {} {} {} {}\t{}", m.ino, m.mode, m.uid, m.gid, m.size,
-                       m.mtime_s, m.mtime_ns, m.ctime_s, m.ctime_ns, r);
+    Meta m = TRY(meta_at(root + "/" + r));
+    out += fmt::format("{} {} {} {} {} {} {} {} {} {} {} {}\t{}", m.ino, m.mode, m.uid, m.gid, m.size,
+                       m.mtime_s, m.mtime_ns, m.ctime_s, m.ctime_ns, m.btime_s, m.btime_ns, m.nlink, r);
     out.push_back('\0');
-    if (S_ISDIR(st.st_mode)) TRY(record_dir(root, r, out));
+    if (S_ISDIR(m.mode)) TRY(record_dir(root, r, out));
   }
   return {};
 }
@@ -111,8 +120,9 @@ struct Differ {
       if (tab == std::string_view::npos) return make_error("corrupt tree state record");
       Meta m;
       std::string fields(rec.substr(0, tab));
-      if (std::sscanf(fields.c_str(), "%llu %u %u %u %lld %lld %lld %lld %lld", &m.ino, &m.mode,
-                      &m.uid, &m.gid, &m.size, &m.mtime_s, &m.mtime_ns, &m.ctime_s, &m.ctime_ns) != 9)
+      if (std::sscanf(fields.c_str(), "%llu %u %u %u %lld %lld %lld %lld %lld %lld %lld %lld", &m.ino,
+                      &m.mode, &m.uid, &m.gid, &m.size, &m.mtime_s, &m.mtime_ns, &m.ctime_s,
+                      &m.ctime_ns, &m.btime_s, &m.btime_ns, &m.nlink) != 12)
         return make_error("corrupt tree state record");
       std::string path(rec.substr(tab + 1));
       size_t slash = path.rfind('/');
@@ -129,7 +139,10 @@ struct Differ {
                 was.mtime_s != now.mtime_s || was.mtime_ns != now.mtime_ns ||
                 (!S_ISDIR(now.mode) && was.size != now.size);
     if (metadata_only.count(rel)) return meta;
-    return meta || was.ctime_s != now.ctime_s || was.ctime_ns != now.ctime_ns;
+    // ctime stands for what makes overlayfs copy up (chown, xattrs, new hardlinks) — except a
+    // link count that went down: removing another name does not copy the file up.
+    bool ctime = was.ctime_s != now.ctime_s || was.ctime_ns != now.ctime_ns;
+    return meta || (ctime && now.nlink >= was.nlink);
   }
 
   // Emits the changes below `rel` (a directory); `fresh`: nothing was there before.
@@ -142,10 +155,11 @@ struct Differ {
       std::string r = join(rel, name), src = root + "/" + r, dst = out + "/" + r;
       struct stat st {};
       if (::lstat(src.c_str(), &st) != 0) return errno_error(fmt::format("stat `{}`", src));
-      Meta now = meta_of(st);
+      Meta now = TRY(meta_at(src));
       auto it = fresh ? before.end() : before.find(r);
       bool existed = it != before.end();
-      bool same_node = existed && it->second.ino == now.ino &&
+      bool same_node = existed && it->second.ino == now.ino && it->second.btime_s == now.btime_s &&
+                       it->second.btime_ns == now.btime_ns &&
                        (it->second.mode & S_IFMT) == (now.mode & S_IFMT);
       bool is_changed = !same_node || changed(r, it->second, now);
       if (S_ISDIR(st.st_mode)) {
@@ -207,12 +221,17 @@ std::set<std::string> remove_created(const fs::path& root,
     if (::lstat(path.c_str(), &st) != 0) continue;
     bool removable = it->directory ? S_ISDIR(st.st_mode) : (S_ISREG(st.st_mode) && st.st_size == 0);
     if (!removable) continue;
-    if ((it->directory ? ::rmdir(path.c_str()) : ::unlink(path.c_str())) != 0) continue;
     size_t slash = rel.rfind('/');
     std::string parent_rel = slash == std::string::npos ? "" : rel.substr(0, slash);
-    struct timespec mtime{it->parent_mtime_sec, it->parent_mtime_nsec};
-    if (set_mtime(parent_rel.empty() ? root.string() : root.string() + "/" + parent_rel, mtime).ok())
-      restored.insert(parent_rel);
+    std::string parent = parent_rel.empty() ? root.string() : root.string() + "/" + parent_rel;
+    struct stat pst {};
+    if (::lstat(parent.c_str(), &pst) != 0) continue;
+    if ((it->directory ? ::rmdir(path.c_str()) : ::unlink(path.c_str())) != 0) continue;
+    // Untouched by the step since the creation: back to the mtime before it; otherwise keep
+    // the step's mtime (which the removal just changed).
+    bool untouched = pst.st_mtim.tv_sec == it->parent_after_sec && pst.st_mtim.tv_nsec == it->parent_after_nsec;
+    struct timespec mtime = untouched ? timespec{it->parent_mtime_sec, it->parent_mtime_nsec} : pst.st_mtim;
+    if (set_mtime(parent, mtime).ok()) restored.insert(parent_rel);
   }
   return restored;
 }

@@ -180,10 +180,10 @@ Status Store::Impl::discard(const fs::path& path) {
   return remover(trash);
 }
 
-Result<Store> Store::open(const fs::path& root) {
+Result<Store> Store::open(const fs::path& root, TreeRemover remover) {
   auto impl = std::make_shared<Impl>();
   impl->root = fs::absolute(root);
-  impl->remover = [](const fs::path& p) { return cbuild::remove_tree(p); };
+  impl->remover = remover ? std::move(remover) : [](const fs::path& p) { return cbuild::remove_tree(p); };
   for (const char* dir : k_layout_dirs) TRY(make_dirs(impl->root / dir));
   TRY(impl->db.open(impl->root / "db.sqlite"));
   if (auto st = migrate(*impl); !st.ok()) return std::move(st).error().wrap("open store `{}`", impl->root.string());

@@ -79,7 +79,7 @@ Run run(const fs::path& dir, const fs::path& db) {
   t = Clock::now();
   SelectOptions opt;
   opt.sources = {"."};
-  auto sel = need(select(ctx, opt));
+  auto sel = need(select_files(ctx, opt));
   r.select_ms = ms_since(t);
   t = Clock::now();
   ChecksumOptions copt;
@@ -94,7 +94,8 @@ Run run(const fs::path& dir, const fs::path& db) {
 
 void print(const char* name, const Run& r) {
   std::printf(
-      "%-22s %8.1f ms, cpu %7.1f ms (open cache %5.1f, scan %6.1f, select %4.1f, checksum %6.1f)  read %5llu files %8.1f MB, cache hits "
+      "%-22s %8.1f ms, cpu %7.1f ms (open cache %5.1f, scan %6.1f, select %4.1f, checksum %6.1f)  read %5llu "
+      "files %8.1f MB, cache hits "
       "%5llu, racy %llu\n",
       name, r.total_ms, r.cpu_ms, r.open_ms, r.scan_ms, r.select_ms, r.checksum_ms,
       static_cast<unsigned long long>(r.stats.files_read), r.stats.bytes_read / 1e6,

@@ -3,8 +3,6 @@
 //   layer_bench commit DIR       diffID only (the local store commit path)
 //   layer_bench gzip DIR [LEVEL] write a gzip layer to /dev/null, all cores
 //   layer_bench zstd DIR [LEVEL] write a zstd layer to /dev/null, all cores
-#include "cbuild/layer/writer.hpp"
-
 #include <fcntl.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -14,6 +12,8 @@
 #include <cstdlib>
 #include <string>
 #include <vector>
+
+#include "cbuild/layer/writer.hpp"
 
 using namespace cbuild;
 using namespace cbuild::layer;
@@ -31,10 +31,10 @@ struct Rng {
   }
 };
 
-constexpr const char* k_words[] = {"layer", "image", "build", "cache", "step", "the", "of",
-                                   "snapshot", "digest", "config", "return", "static", "int",
-                                   "void", "struct", "include", "namespace", "0x1f", "{", "}",
-                                   "(", ")", ";", "\n", "    ", "error", "status", "value"};
+constexpr const char* k_words[] = {"layer",    "image",   "build",     "cache",  "step",   "the",    "of",
+                                   "snapshot", "digest",  "config",    "return", "static", "int",    "void",
+                                   "struct",   "include", "namespace", "0x1f",   "{",      "}",      "(",
+                                   ")",        ";",       "\n",        "    ",   "error",  "status", "value"};
 
 std::string compressible(Rng& rng, size_t size) {
   std::string out;
@@ -90,7 +90,9 @@ int make_tree(const std::string& dir, uint64_t mb) {
 double cpu_seconds() {
   rusage ru{};
   getrusage(RUSAGE_SELF, &ru);
-  auto secs = [](const timeval& t) { return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6; };
+  auto secs = [](const timeval& t) {
+    return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6;
+  };
   return secs(ru.ru_utime) + secs(ru.ru_stime);
 }
 

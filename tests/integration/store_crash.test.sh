@@ -3,7 +3,6 @@
 # with SIGKILL 35 times; afterwards `cbuild store check` must find a consistent store (every
 # blob complete and matching its digest, no row naming a missing blob or snapshot).
 set -euo pipefail
-set +m
 : "${CBUILD:?path of the cbuild binary}"
 root=$(mktemp -d "${TMPDIR:-/tmp}/cbuild-crash-XXXXXX")
 trap 'rm -rf "$root" "$root".*' EXIT
@@ -17,7 +16,7 @@ for i in $(seq 1 35); do
   sleep "0.$(printf '%03d' $((20 + RANDOM % 400)))"
   if kill -9 "$pid" 2>/dev/null; then kills=$((kills + 1)); fi
   status=0
-  wait "$pid" || status=$?
+  { wait "$pid"; } 2>/dev/null || status=$?
   if [ "$status" -ne 137 ]; then
     echo "torture run $i ended with status $status before the kill:"; cat "$root.err"; exit 1
   fi
@@ -31,9 +30,13 @@ echo "blobs after the kills: $blobs"
 [ "$blobs" -gt 10 ] || { echo "too few blobs written: $blobs"; exit 1; }
 
 # Nothing under blobs/ except complete, digest-named files (check also re-hashes them).
-if find "$root/blobs/sha256" -type f ! -regex '.*/[0-9a-f]\{64\}' | grep -q .; then
+if find "$root/blobs/sha256" -mindepth 1 -printf '%f\n' | grep -Ev '^[0-9a-f]{64}$'; then
   echo "stray files under blobs/"; exit 1
 fi
+# The kills interrupted work in progress: dead writers left temp files in their sessions.
+inflight=$(find "$root/tmp" -mindepth 2 | wc -l)
+echo "temp entries left by killed writers: $inflight"
+[ "$inflight" -gt 0 ] || { echo "no kill landed during a write"; exit 1; }
 cb store check
 # check opened the store, which removed the dead writers' temp sessions.
 leftover=$(find "$root/tmp" -mindepth 1 -maxdepth 1 | wc -l)

@@ -56,7 +56,7 @@ struct ChecksumOptions {
   int64_t now_ns = 0;          ///< scan start (CLOCK_REALTIME ns); 0 = now. A test seam.
 };
 
-/// Checksums `selection` (from `select(ctx, ...)`), committing stat cache changes in one
+/// Checksums `selection` (from `select_files(ctx, ...)`), committing stat cache changes in one
 /// transaction. Adds to `*stats` when given.
 Result<ContentChecksum> checksum(const Context& ctx, const Selection& selection,
                                  const ChecksumOptions& options = {}, HashStats* stats = nullptr);

@@ -79,7 +79,8 @@ class Context {
 /// directory under `tmp_parent` ($TMPDIR or /tmp when empty). Entries that are absolute,
 /// contain `..`, would be written through a symlink, hard-link outside the tree, or are
 /// devices are rejected with an error naming the entry; nothing is written outside the
-/// directory. Ownership is not restored; modes and mtimes are.
+/// directory. Ownership is not restored; modes and mtimes are. Then open it like a directory
+/// context: `Context::open(dir.path(), dir.path() / "Dockerfile")`.
 Result<TempDir> extract_tar_context(int fd, const fs::path& tmp_parent = {});
 
 }  // namespace cbuild::context

@@ -55,6 +55,6 @@ struct Selection {
 ///   "COPY failed: file not found in build context or excluded by .dockerignore: stat foo: file does not
 ///   exist" "COPY failed: forbidden path outside the build context: ../x" "COPY failed: syntax error in
 ///   pattern `[`"
-Result<Selection> select(const Context& ctx, const SelectOptions& options);
+Result<Selection> select_files(const Context& ctx, const SelectOptions& options);
 
 }  // namespace cbuild::context

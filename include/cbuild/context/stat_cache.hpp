@@ -43,6 +43,9 @@ struct StatKey {
   bool operator==(const StatKey&) const = default;
 };
 
+/// `<store_root>/contexts/<sha256 hex of the context's canonical absolute path>.db`.
+fs::path stat_cache_path(const fs::path& store_root, const fs::path& context_dir);
+
 class StatCache {
  public:
   /// Opens or creates the database (and its parent directory).

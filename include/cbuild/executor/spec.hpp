@@ -102,12 +102,15 @@ struct ExecSpec {
 };
 
 /// A path cbuild created in the root filesystem as a mount point; it is removed from the diff
-/// when still empty (and its parent's mtime restored), as BuildKit does.
+/// when still empty, as BuildKit does, and its parent's mtime restored when the step did not
+/// change the parent after the creation.
 struct CreatedPath {
   std::string path;  ///< container path
   bool directory = false;
   int64_t parent_mtime_sec = 0;  ///< the parent's mtime before creation
   int64_t parent_mtime_nsec = 0;
+  int64_t parent_after_sec = 0;  ///< the parent's mtime right after creation
+  int64_t parent_after_nsec = 0;
   bool operator==(const CreatedPath&) const = default;
 };
 

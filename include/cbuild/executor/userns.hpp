@@ -6,6 +6,9 @@
 #include "cbuild/executor/idmap.hpp"
 #include "cbuild/util/result.hpp"
 
+#include <sys/types.h>
+
+#include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <string>
@@ -21,6 +24,12 @@ Result<std::string> run_in_userns(const std::function<Result<std::string>()>& fn
 /// Make a directory the parent created usable by container root (as root: chown it to the
 /// host id of container 0; unprivileged, the caller already is container root).
 Status own_for_container(const std::filesystem::path& dir, const IdMap* map = nullptr);
+
+/// Give `path` container owner `uid`:`gid` and `mode` (e.g. a cache mount directory on first
+/// creation, `RUN --mount=type=cache,uid=,gid=,mode=`): as root by chown to the mapped host
+/// ids, otherwise from inside the user namespace when the owner is not container root.
+Status set_container_owner(const std::filesystem::path& path, uint32_t uid, uint32_t gid,
+                           mode_t mode, const IdMap* map = nullptr);
 
 /// Remove a tree whose files may belong to mapped ids (a step's upperdir, a snapshot): as
 /// root directly, otherwise the contents from inside the user namespace, then the directory.

@@ -3,19 +3,19 @@
 /// (detected from the first bytes); the decompressed stream is hashed (the diffID) and,
 /// optionally, forwarded to a sink. Used to compute diffIDs while loading or importing
 /// and to transcode a stored blob to another compression for `save`.
+#include <memory>
+
 #include "cbuild/image/media_types.hpp"
 #include "cbuild/layer/sink.hpp"
 #include "cbuild/util/digest.hpp"
-
-#include <memory>
 
 namespace cbuild::exporter {
 
 /// What the decompressed stream was.
 struct Decompressed {
   image::media::Compression compression = image::media::Compression::none;
-  Digest diff_id;          ///< sha256 of the decompressed bytes
-  uint64_t size = 0;       ///< decompressed bytes
+  Digest diff_id;     ///< sha256 of the decompressed bytes
+  uint64_t size = 0;  ///< decompressed bytes
 };
 
 class Decompressor final : public layer::ByteSink {

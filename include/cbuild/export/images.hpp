@@ -6,14 +6,14 @@
 /// Image ID = config digest (as docker). Several image records (manifests) may share one
 /// config, e.g. the same image loaded from a docker archive (uncompressed layers) and from
 /// an OCI layout (gzip layers); `images` shows each tag once.
+#include <string>
+#include <string_view>
+#include <vector>
+
 #include "cbuild/image/config.hpp"
 #include "cbuild/image/manifest.hpp"
 #include "cbuild/image/reference.hpp"
 #include "cbuild/store/store.hpp"
-
-#include <string>
-#include <string_view>
-#include <vector>
 
 namespace cbuild::exporter {
 

@@ -3,12 +3,12 @@
 /// The tarball (plain, gzip or zstd) is stored as the layer blob as it is; its diffID is
 /// computed while it streams in, and libarchive checks it is a tar. The config is this
 /// host's platform with one history entry (comment "Imported from SOURCE", or `message`).
-#include "cbuild/store/store.hpp"
-#include "cbuild/util/fs.hpp"
-
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "cbuild/store/store.hpp"
+#include "cbuild/util/fs.hpp"
 
 namespace cbuild::exporter {
 

@@ -15,17 +15,17 @@
 /// Every blob is verified: files under blobs/ against their names, descriptors' digests and
 /// sizes, and every layer's diffID against the config's rootfs.diff_ids. Any error leaves
 /// the store unchanged and names the archive and the entry.
-#include "cbuild/store/store.hpp"
-#include "cbuild/util/fs.hpp"
-
 #include <string>
 #include <vector>
+
+#include "cbuild/store/store.hpp"
+#include "cbuild/util/fs.hpp"
 
 namespace cbuild::exporter {
 
 struct LoadedImage {
-  Digest id;        ///< config digest
-  Digest manifest;  ///< manifest digest
+  Digest id;                      ///< config digest
+  Digest manifest;                ///< manifest digest
   std::vector<std::string> tags;  ///< full names
 };
 

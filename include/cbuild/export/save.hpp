@@ -16,15 +16,15 @@
 /// recompressed to gzip unless asked for explicitly).
 /// The output is written to a temporary file or directory beside the target and renamed
 /// into place only when complete.
-#include "cbuild/image/media_types.hpp"
-#include "cbuild/layer/sink.hpp"
-#include "cbuild/store/store.hpp"
-#include "cbuild/util/fs.hpp"
-
 #include <functional>
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "cbuild/image/media_types.hpp"
+#include "cbuild/layer/sink.hpp"
+#include "cbuild/store/store.hpp"
+#include "cbuild/util/fs.hpp"
 
 namespace cbuild::exporter {
 
@@ -40,8 +40,8 @@ using LayerSource = std::function<Status(const Digest& diff_id, layer::ByteSink&
 struct SaveOptions {
   ArchiveFormat format = ArchiveFormat::docker;
   std::optional<image::media::Compression> compression;  ///< nullopt: keep stored blobs
-  fs::path output;  ///< "-" or empty: stdout (tar formats only)
-  LayerSource layer_source;  ///< for layers without any stored blob; may be empty
+  fs::path output;                                       ///< "-" or empty: stdout (tar formats only)
+  LayerSource layer_source;                              ///< for layers without any stored blob; may be empty
 };
 
 /// Saves the images named by `names` (names or IDs; an ID saves the image without names).
@@ -53,6 +53,7 @@ std::optional<ArchiveFormat> parse_archive_format(std::string_view text);
 /// A blob with the layer `diff_id` compressed as `compression`: the recorded one, or a new
 /// one made from any stored blob of that diffID (or `source`), stored and recorded.
 Result<store::LayerRecord> ensure_layer_blob(store::Store& store, const Digest& diff_id,
-                                             image::media::Compression compression, const LayerSource& source);
+                                             image::media::Compression compression,
+                                             const LayerSource& source);
 
 }  // namespace cbuild::exporter

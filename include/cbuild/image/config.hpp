@@ -4,9 +4,9 @@
 /// digest of the config bytes, as in docker. A loaded image keeps its config bytes as they
 /// were (in the store), so parsing is for reading; `serialize` is for configs cbuild makes.
 /// Fields cbuild does not model are kept in `extra` (top level and `config`) and written back.
-#include "cbuild/image/descriptor.hpp"
-
 #include <set>
+
+#include "cbuild/image/descriptor.hpp"
 
 namespace cbuild::image {
 

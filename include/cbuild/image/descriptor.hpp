@@ -1,15 +1,14 @@
 #pragma once
 /// OCI content descriptors and platforms (image-spec descriptor.md, image-index.md).
-#include "cbuild/util/digest.hpp"
-#include "cbuild/util/result.hpp"
-
-#include <nlohmann/json.hpp>
-
 #include <cstdint>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "cbuild/util/digest.hpp"
+#include "cbuild/util/result.hpp"
 
 namespace cbuild::image {
 

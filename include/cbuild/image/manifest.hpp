@@ -5,11 +5,11 @@
 /// unknown fields in `extra`; `serialize` writes compact JSON with sorted keys. The digest
 /// of a manifest is the digest of the exact bytes it was read from or written as, so
 /// callers keep those bytes (store them) rather than re-serializing what they loaded.
-#include "cbuild/image/descriptor.hpp"
-
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "cbuild/image/descriptor.hpp"
 
 namespace cbuild::image {
 

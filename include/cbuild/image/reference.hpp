@@ -8,10 +8,10 @@
 /// `parse_normalized` adds docker's defaults (`ParseNormalizedNamed`); `parse_docker_ref`
 /// also adds `:latest` and drops a tag given with a digest (`ParseDockerRef`), which is the
 /// form images are tagged under in the store.
-#include "cbuild/util/result.hpp"
-
 #include <string>
 #include <string_view>
+
+#include "cbuild/util/result.hpp"
 
 namespace cbuild::image {
 

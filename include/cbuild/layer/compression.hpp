@@ -7,13 +7,13 @@
 /// never on the thread count, so the output is the same on every machine.
 /// Zstd uses libzstd's own workers (ZSTD_c_nbWorkers >= 1 always, which makes the output
 /// independent of the worker count).
-#include "cbuild/layer/sink.hpp"
-#include "cbuild/util/digest.hpp"
-#include "cbuild/util/result.hpp"
-
 #include <cstdint>
 #include <memory>
 #include <string_view>
+
+#include "cbuild/layer/sink.hpp"
+#include "cbuild/util/digest.hpp"
+#include "cbuild/util/result.hpp"
 
 namespace cbuild::layer {
 
@@ -52,8 +52,7 @@ struct CompressedBlob {
 /// With Compression::none it passes bytes through unchanged (and still digests them).
 class Compressor : public ByteSink {
  public:
-  static Result<std::unique_ptr<Compressor>> create(const CompressionOptions& options,
-                                                    ByteSink& out);
+  static Result<std::unique_ptr<Compressor>> create(const CompressionOptions& options, ByteSink& out);
   using ByteSink::write;
   /// Flushes the compressor, writes the remaining output, returns digest and size.
   virtual Result<CompressedBlob> finish() = 0;

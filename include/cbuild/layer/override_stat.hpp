@@ -9,14 +9,14 @@
 ///             S_IFMT bits and TYPE is absent, those give the type (fuse-overlayfs style)
 ///   TYPE      file | dir | symlink | pipe | socket | block-MAJOR-MINOR | char-MAJOR-MINOR
 ///             (absent: the type of the file on disk)
-#include "cbuild/util/result.hpp"
-
 #include <sys/types.h>
 
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
+
+#include "cbuild/util/result.hpp"
 
 namespace cbuild::layer {
 
@@ -25,9 +25,9 @@ constexpr std::string_view k_override_stat_xattr = "user.containers.override_sta
 struct OverrideStat {
   uint32_t uid = 0;
   uint32_t gid = 0;
-  mode_t mode = 0;            ///< permission bits (07777)
-  std::optional<mode_t> type; ///< S_IFREG, S_IFDIR, ...; nullopt: keep the on-disk type
-  uint32_t rdev_major = 0;    ///< for S_IFCHR / S_IFBLK
+  mode_t mode = 0;             ///< permission bits (07777)
+  std::optional<mode_t> type;  ///< S_IFREG, S_IFDIR, ...; nullopt: keep the on-disk type
+  uint32_t rdev_major = 0;     ///< for S_IFCHR / S_IFBLK
   uint32_t rdev_minor = 0;
 
   static Result<OverrideStat> parse(std::string_view text);

@@ -2,11 +2,11 @@
 /// Byte sinks: where a layer writer or compressor sends its output. Callers in other
 /// modules (store, export) implement `ByteSink` to write into a blob file or a socket;
 /// the layer module never knows where the bytes end up.
-#include "cbuild/util/result.hpp"
-
 #include <cstddef>
 #include <string>
 #include <string_view>
+
+#include "cbuild/util/result.hpp"
 
 namespace cbuild::layer {
 

@@ -18,22 +18,29 @@
 ///    type and is not emitted itself.
 ///  - regular files, directories, symlinks, hardlinks (a file whose inode was already
 ///    written becomes a hardlink entry to the first path), char/block devices, fifos;
-///    sockets are skipped. All xattrs are kept (e.g. `security.capability`) except
-///    overlayfs's own (`*.overlay.*`) and the override_stat xattr.
+///    sockets are skipped. All xattrs are kept (e.g. `security.capability`, ACLs) except
+///    overlayfs's own (`*.overlay.*`), the override_stat xattr and `security.selinux`
+///    (a host label, not image content); they are written sorted by name.
 ///  - whiteouts are empty regular files, mode 0600, uid/gid 0, with the mtime of their
 ///    directory (after clamping): identical whether they came from an overlay upperdir or
-///    from a diff directory where the snapshotter created `.wh.*` files itself.
+///    from a diff directory where the snapshotter created `.wh.*` files itself. In a plain
+///    tree every name starting with `.wh.` is taken as a whiteout and normalised so.
+///  - names are raw bytes: a non-ASCII name gets a PAX `path` record with a per-entry
+///    `hdrcharset=BINARY` (libarchive always runs under the "C" locale here, so the bytes
+///    never depend on the process locale).
+///  - the tar ends with the two zero blocks, no padding to a 10 KiB record (as Go's
+///    archive/tar, hence docker and BuildKit, write it).
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
 #include "cbuild/layer/compression.hpp"
 #include "cbuild/layer/id_map.hpp"
 #include "cbuild/layer/sink.hpp"
 #include "cbuild/util/digest.hpp"
 #include "cbuild/util/fs.hpp"
 #include "cbuild/util/result.hpp"
-
-#include <cstdint>
-#include <optional>
-#include <string>
-#include <vector>
 
 namespace cbuild::layer {
 
@@ -62,9 +69,9 @@ struct WriteOptions {
 
 /// What a write produced.
 struct LayerDigests {
-  Digest diff_id;          ///< sha256 of the uncompressed tar
-  uint64_t tar_size = 0;   ///< uncompressed tar size
-  uint64_t entries = 0;    ///< tar entries written (whiteouts included)
+  Digest diff_id;         ///< sha256 of the uncompressed tar
+  uint64_t tar_size = 0;  ///< uncompressed tar size
+  uint64_t entries = 0;   ///< tar entries written (whiteouts included)
   Compression compression = Compression::none;
   Digest blob_digest;      ///< sha256 of what went to the sink (== diff_id when none)
   uint64_t blob_size = 0;  ///< bytes sent to the sink
@@ -72,8 +79,7 @@ struct LayerDigests {
 
 /// Writes the layer for the tree at `root` to `out`, compressed as `options.compression`
 /// says, computing diffID and blob digest in the same pass.
-Result<LayerDigests> write_layer(const fs::path& root, const WriteOptions& options,
-                                 ByteSink& out);
+Result<LayerDigests> write_layer(const fs::path& root, const WriteOptions& options, ByteSink& out);
 
 /// The fast path for committing to the local store: the diffID of the layer
 /// `write_layer` would produce, with no output (the tar is only hashed).

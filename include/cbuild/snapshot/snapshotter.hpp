@@ -15,6 +15,7 @@
 ///    before the step, written in upperdir form.
 /// All tree work runs inside the build user namespace (executor::run_in_userns).
 #include "cbuild/executor/spec.hpp"
+#include "cbuild/layer/writer.hpp"
 #include "cbuild/store/store.hpp"
 #include "cbuild/util/result.hpp"
 
@@ -90,6 +91,12 @@ class Snapshotter {
 
   /// The directories to stack for `id` (topmost first), flattening deep chains.
   Result<std::vector<fs::path>> lowerdirs(const std::string& id);
+
+  /// Write the layer of snapshot `id` (a tar, compressed as `options.compression` says) to
+  /// `out`, reading the tree inside the build user namespace; `options.kind` is forced to
+  /// overlay_upper and `options.ids` to identity (the namespace shows container ids).
+  Result<layer::LayerDigests> write_layer(const std::string& id, layer::WriteOptions options,
+                                          layer::ByteSink& out);
 
   /// Snapshot ids from `id` down to its base.
   Result<std::vector<std::string>> chain(const std::string& id);

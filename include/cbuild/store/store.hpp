@@ -80,7 +80,9 @@ class Store {
  public:
   /// Open (creating if needed) the store at `root`: make the layout, migrate the schema,
   /// remove temp sessions of dead processes, and start this Store's own temp session.
-  static Result<Store> open(const fs::path& root);
+  /// `remover` (default: util's remove_tree) is installed before that cleanup, for trees
+  /// holding files of subordinate ids (see set_tree_remover).
+  static Result<Store> open(const fs::path& root, TreeRemover remover = {});
 
   Store(Store&&) noexcept;
   Store& operator=(Store&&) noexcept;

@@ -30,7 +30,7 @@ class FakeSyscall final : public Syscall {
   Result<std::string> prepare_target(const std::string& rootfs, const std::string& path,
                                      bool directory, std::vector<CreatedPath>& created) override {
     TRY(record(fmt::format("prepare {} {}", path, directory ? "dir" : "file")));
-    created.push_back({path, directory, 0, 0});
+    created.push_back({path, directory, 0, 0, 0, 0});
     return rootfs + path;
   }
   Status mkdir(const std::string& host_path, mode_t mode) override {

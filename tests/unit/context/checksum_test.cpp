@@ -42,7 +42,7 @@ Sum sum_of(const ContextDir& d, std::vector<std::string> sources, StatCache* cac
   REQUIRE(ctx.ok());
   SelectOptions opt;
   opt.sources = std::move(sources);
-  auto sel = select(*ctx, opt);
+  auto sel = select_files(*ctx, opt);
   REQUIRE(sel.ok());
   Sum out;
   ChecksumOptions copt;
@@ -188,7 +188,7 @@ TEST_CASE("an unchanged rescan reads no file content", "[checksum][stat-cache]")
     REQUIRE(ctx.ok());
     SelectOptions opt;
     opt.sources = {"src/main.rs", "many"};
-    auto sel = select(*ctx, opt);
+    auto sel = select_files(*ctx, opt);
     REQUIRE(sel.ok());
     d.remove("src/main.rs");
     d.remove("many");
@@ -237,13 +237,23 @@ TEST_CASE("an unchanged rescan reads no file content", "[checksum][stat-cache]")
 
 TEST_CASE("racy files are hashed again on the next scan", "[checksum][stat-cache]") {
   ContextDir d;
-  d.file("a.txt", "a");
-  d.file("b.txt", "b");
-  set_mtime(d.root() / "b.txt", 1000);  // old mtime, but ctime is now
   TempDir db_dir = TempDir::create("cbuild-statcache-").value();
   auto cache = StatCache::open(db_dir.path() / "ctx.db");
   REQUIRE(cache.ok());
-  int64_t now = real_now();
+  // Write both files within one second (retrying across a second boundary); the scans
+  // below then claim to run in that same second.
+  int64_t now = 0;
+  for (int attempt = 0; attempt < 5 && now == 0; ++attempt) {
+    d.file("a.txt", "a");
+    d.file("b.txt", "b");
+    set_mtime(d.root() / "b.txt", 1000);  // an old mtime, but its ctime is now
+    struct stat a_st, b_st;
+    REQUIRE(::stat((d.root() / "a.txt").c_str(), &a_st) == 0);
+    REQUIRE(::stat((d.root() / "b.txt").c_str(), &b_st) == 0);
+    if (a_st.st_mtim.tv_sec == b_st.st_ctim.tv_sec)
+      now = int64_t(b_st.st_ctim.tv_sec) * 1'000'000'000 + 999'999'999;
+  }
+  REQUIRE(now != 0);
   auto first = sum_of(d, {"."}, &*cache, now);  // the scan runs in the second the files were written
   CHECK(first.stats.files_read == 2);
   CHECK(first.stats.racy == 2);
@@ -284,7 +294,7 @@ TEST_CASE("many changed files are hashed on two threads with the same result", "
   REQUIRE(ctx.ok());
   SelectOptions opt;
   opt.sources = {"."};
-  auto sel = select(*ctx, opt);
+  auto sel = select_files(*ctx, opt);
   REQUIRE(sel.ok());
   ChecksumOptions one_thread;
   one_thread.threads = 1;
@@ -297,4 +307,28 @@ TEST_CASE("many changed files are hashed on two threads with the same result", "
   CHECK(a->digest == b->digest);
   CHECK(a->files == b->files);
   CHECK(b->files[5].content == Digest::of(std::string(10'005, 'f')));
+}
+
+TEST_CASE("the checksum is KeyHasher's field-tagged encoding of the records", "[checksum]") {
+  ContextDir d;
+  d.file("bin/tool", "#!/bin/sh\n", 0755);
+  d.symlink("tool", "bin/alias");
+  auto s = sum_of(d, {"bin"});
+  KeyHasher h(k_checksum_version);
+  h.add("dest", "alias").add("type", "symlink").add("mode", int64_t{0777});
+  h.add("uid", int64_t(::geteuid())).add("gid", int64_t(::getegid())).add("link", "tool");
+  h.add("dest", "tool").add("type", "file").add("mode", int64_t{0755});
+  h.add("uid", int64_t(::geteuid())).add("gid", int64_t(::getegid()));
+  h.add("content", Digest::of("#!/bin/sh\n").str());
+  CHECK(s.sum.digest == h.finish());
+}
+
+TEST_CASE("stat_cache_path names one database per context directory", "[stat-cache]") {
+  ContextDir d;
+  d.dir("sub");
+  fs::path a = stat_cache_path("/store", d.root());
+  CHECK(a.parent_path() == "/store/contexts");
+  CHECK(a.extension() == ".db");
+  CHECK(a == stat_cache_path("/store", d.root() / "sub" / ".."));
+  CHECK(a != stat_cache_path("/store", d.root() / "sub"));
 }

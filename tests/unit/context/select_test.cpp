@@ -54,7 +54,7 @@ struct Fixture {
     opt.sources = std::move(sources);
     opt.excludes = std::move(excludes);
     opt.parents = parents;
-    return select(ctx, opt);
+    return select_files(ctx, opt);
   }
 
   Pairs pairs(std::vector<std::string> sources, std::vector<std::string> excludes = {},
@@ -184,7 +184,7 @@ TEST_CASE("a source leaving the context is refused", "[select]") {
     SelectOptions opt;
     opt.sources = {src};
     opt.instruction = "ADD";
-    auto r = select(f.ctx, opt);
+    auto r = select_files(f.ctx, opt);
     REQUIRE_FALSE(r.ok());
     CHECK(r.error().message == "ADD failed: forbidden path outside the build context: " + src);
   }

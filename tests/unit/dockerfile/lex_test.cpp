@@ -139,3 +139,12 @@ TEST_CASE("glob_match", "[lex]") {
   }
   CHECK_FALSE(df::glob_match(R"(\x)", "x"));
 }
+
+TEST_CASE("long values expand in reasonable time", "[lex]") {
+  // Replacement scans every start position; a long non-matching value must stay cheap.
+  df::VarMap vars{{"V", std::string(20000, 'a')}};
+  auto r = df::Lexer().process_word("${V//a*b/x}${V%%b*}${V/a/b}", vars);
+  REQUIRE(r);
+  CHECK(r->size() == 2 * 20000 + 20000);
+  CHECK(r->substr(40000, 1) == "b");
+}

@@ -134,3 +134,43 @@ TEST_CASE("parse_words keeps quotes and escapes", "[parser]") {
   CHECK(parse_words("\"a\\\"b\" c", '\\') == std::vector<std::string>{"\"a\\\"b\"", "c"});
   CHECK(parse_words("a\xff b", '\\') == std::vector<std::string>{"a\xef\xbf\xbd", "b"});
 }
+
+TEST_CASE("JSON arrays of strings, as Go decodes them", "[parser]") {
+  using detail::JsonArray;
+  using V = std::vector<std::string>;
+  const std::pair<const char*, V> valid[] = {
+      {"[]", {}},
+      {"[\"\"]", {""}},
+      {"[\"a\",\"b\"]", {"a", "b"}},
+      {"[ \"a\", \"b\" ]", {"a", "b"}},
+      {"\t[\t\"a\",\t\"b\"\t]\t", {"a", "b"}},
+      {"[\"abc 123\", \"♥\", \"☃\", \"\\\" \\\\ \\/ \\b \\f \\n \\r \\t \\u0000\"]",
+       {"abc 123", "♥", "☃", std::string("\" \\ / \b \f \n \r \t \0", 17)}},
+      {"[\"\xff\"]", {"\xef\xbf\xbd"}},         // invalid UTF-8 becomes U+FFFD
+      {"[\"\\udc00\\ud800\"]", {"\xef\xbf\xbd\xef\xbf\xbd"}},  // lone surrogates too
+  };
+  for (const auto& [text, expected] : valid) {
+    INFO(text);
+    std::vector<std::string> out;
+    REQUIRE(detail::parse_json_array(text, out) == JsonArray::ok);
+    CHECK(out == expected);
+  }
+  for (const char* text : {"[\"a\",42,\"b\"]", "[\"a\",123.456,\"b\"]", "[\"a\",{},\"b\"]",
+                           "[\"a\",{\"c\": \"d\"},\"b\"]", "[\"a\",[\"c\"],\"b\"]", "[\"a\",true,\"b\"]",
+                           "[\"a\",false,\"b\"]", "[\"a\",null,\"b\"]"}) {
+    INFO(text);
+    std::vector<std::string> out;
+    CHECK(detail::parse_json_array(text, out) == JsonArray::not_strings);
+  }
+  for (const char* text : {"", "a", "[", "[\"a\"", "[\"a\"] x", "['a']", "[\"a\",]", "[01]", "[\"\x01\"]", "{}",
+                           "[\"a\", [1e400]]"}) {  // a number out of float64 range fails Go's decoding
+    INFO(text);
+    std::vector<std::string> out;
+    CHECK(detail::parse_json_array(text, out) == JsonArray::not_json);
+  }
+  std::vector<std::string> out;
+  std::string deep = std::string(10000, '[') + std::string(10000, ']');
+  CHECK(detail::parse_json_array(deep, out) == JsonArray::not_strings);
+  deep = "[" + deep + "]";  // deeper than Go's limit of 10000: a syntax error, so shell form
+  CHECK(detail::parse_json_array(deep, out) == JsonArray::not_json);
+}

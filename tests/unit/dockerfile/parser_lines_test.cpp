@@ -83,3 +83,17 @@ TEST_CASE("files without instructions are rejected", "[parser]") {
   CHECK(error_of("") == "Dockerfile: file with no instructions");
   CHECK_THAT(error_of("# just\n\n# comments\n"), Catch::StartsWith("Dockerfile:3: file with no instructions"));
 }
+
+TEST_CASE("continuations: one warning per instruction with empty continuation lines", "[parser]") {
+  Dockerfile f = parse_ok(
+      "\nFROM alpine:3.6\n\nRUN valid \\\n    continuation\n\nRUN something \\\n\n    following \\\n\n"
+      "    more\n\nRUN another \\\n\n    thing\n\nRUN non-indented \\\n# this is a comment\n   after-comment\n\n"
+      "RUN indented \\\n    # this is an indented comment\n    comment\n\t");
+  REQUIRE(f.warnings.size() == 2);
+  CHECK_THAT(f.warnings[0], Catch::StartsWith("Dockerfile:8: empty continuation line found in: RUN something     "
+                                              "following     more"));
+  CHECK_THAT(f.warnings[1], Catch::Contains("RUN another     thing"));
+  CHECK(dump(f) ==
+        "(from \"alpine:3.6\")\n(run \"valid     continuation\")\n(run \"something     following     more\")\n"
+        "(run \"another     thing\")\n(run \"non-indented    after-comment\")\n(run \"indented     comment\")");
+}

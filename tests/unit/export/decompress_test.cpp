@@ -1,7 +1,8 @@
 #include "cbuild/export/decompress.hpp"
-#include "cbuild/layer/compression.hpp"
 
 #include <catch2/catch.hpp>
+
+#include "cbuild/layer/compression.hpp"
 
 using namespace cbuild;
 using exporter::Decompressor;
@@ -70,7 +71,11 @@ TEST_CASE("decompressor: truncated and foreign streams are errors") {
   corrupt[gz.size() / 2] ^= 0x55;
   corrupt[gz.size() / 2 + 1] ^= 0x55;
   CHECK_FALSE(run(corrupt, 1 << 20).first.ok());
-  auto xz = run(std::string("\xfd" "7zXZ\0more", 10), 64).first;
+  auto xz = run(std::string("\xfd"
+                            "7zXZ\0more",
+                            10),
+                64)
+                .first;
   REQUIRE_FALSE(xz.ok());
   CHECK_THAT(xz.error().message, Catch::Contains("unsupported compression (xz)"));
 }

@@ -1,10 +1,11 @@
 #include "cbuild/export/images.hpp"
+
+#include <catch2/catch.hpp>
+
 #include "cbuild/export/load.hpp"
 #include "cbuild/export/save.hpp"
 #include "cbuild/image/media_types.hpp"
 #include "cbuild/layer/compression.hpp"
-
-#include <catch2/catch.hpp>
 
 using namespace cbuild;
 namespace media = image::media;
@@ -38,9 +39,10 @@ std::string fake_tar(char fill) { return std::string(10240, fill); }
 TEST_CASE("find_image: by name, default tag, ID, ID prefix, manifest digest") {
   Fixture f;
   auto rec = f.add_image(fake_tar('a'), {"docker.io/library/busybox:latest", "docker.io/user/app:1"});
-  for (const std::string& text : std::vector<std::string>{"busybox", "busybox:latest", "docker.io/library/busybox", "user/app:1", rec.config.str(),
-                           std::string(rec.config.hex()), std::string(rec.config.hex().substr(0, 12)),
-                           "busybox@" + rec.manifest.str()}) {
+  for (const std::string& text : std::vector<std::string>{
+           "busybox", "busybox:latest", "docker.io/library/busybox", "user/app:1", rec.config.str(),
+           std::string(rec.config.hex()), std::string(rec.config.hex().substr(0, 12)),
+           "busybox@" + rec.manifest.str()}) {
     INFO(text);
     auto img = exporter::find_image(f.store, text);
     REQUIRE(img.ok());
@@ -90,12 +92,13 @@ TEST_CASE("ensure_layer_blob compresses once and remembers the blob") {
   auto none = exporter::ensure_layer_blob(f.store, Digest::of(other), media::Compression::gzip, {});
   REQUIRE_FALSE(none.ok());
   CHECK(none.error().code == ExitCode::not_found);
-  auto from_source = exporter::ensure_layer_blob(
-      f.store, Digest::of(other), media::Compression::gzip,
-      [&](const Digest&, layer::ByteSink& out) { return out.write(other); });
+  auto from_source =
+      exporter::ensure_layer_blob(f.store, Digest::of(other), media::Compression::gzip,
+                                  [&](const Digest&, layer::ByteSink& out) { return out.write(other); });
   CHECK(from_source.ok());
-  auto lying = exporter::ensure_layer_blob(f.store, Digest::of(fake_tar('d')), media::Compression::gzip,
-                                           [&](const Digest&, layer::ByteSink& out) { return out.write(other); });
+  auto lying =
+      exporter::ensure_layer_blob(f.store, Digest::of(fake_tar('d')), media::Compression::gzip,
+                                  [&](const Digest&, layer::ByteSink& out) { return out.write(other); });
   REQUIRE_FALSE(lying.ok());
   CHECK_THAT(lying.error().message, Catch::Contains("stored data has diffID"));
 }

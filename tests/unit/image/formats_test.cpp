@@ -1,9 +1,9 @@
+#include <catch2/catch.hpp>
+
 #include "cbuild/image/config.hpp"
 #include "cbuild/image/manifest.hpp"
 #include "cbuild/image/media_types.hpp"
 #include "cbuild/image/time.hpp"
-
-#include <catch2/catch.hpp>
 
 using namespace cbuild::image;
 using cbuild::Digest;
@@ -117,10 +117,13 @@ TEST_CASE("image config: malformed documents are refused naming the field") {
 
 TEST_CASE("manifest and index round trip, unknown fields kept") {
   const std::string hex(64, 'a');
-  const std::string manifest_text = R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json",
-    "config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:)" + hex + R"(","size":7},
-    "layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","digest":"sha256:)" + hex +
-                                    R"(","size":100,"annotations":{"a":"b"},"data":"eA=="}],
+  const std::string manifest_text =
+      R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json",
+    "config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:)" +
+      hex + R"(","size":7},
+    "layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","digest":"sha256:)" +
+      hex +
+      R"(","size":100,"annotations":{"a":"b"},"data":"eA=="}],
     "annotations":{"org.opencontainers.image.created":"2024-01-01T00:00:00Z"},"futureField":1})";
   auto manifest = Manifest::parse(manifest_text);
   REQUIRE(manifest.ok());

@@ -2,7 +2,6 @@
 #include "cbuild/image/reference.hpp"
 
 #include <catch2/catch.hpp>
-
 #include <string>
 
 using namespace cbuild::image;
@@ -106,12 +105,13 @@ TEST_CASE("parse_reference rejects malformed references with docker's errors") {
 TEST_CASE("parse_normalized accepts and refuses names as docker does (TestValidateReferenceName)") {
   const char* valid[] = {
       "docker/docker", "library/debian", "debian", "localhost/library/debian", "localhost/debian",
-      "LOCALDOMAIN/library/debian", "LOCALDOMAIN/debian", "docker.io/docker/docker", "docker.io/library/debian",
-      "docker.io/debian", "index.docker.io/docker/docker", "index.docker.io/library/debian",
-      "index.docker.io/debian", "127.0.0.1:5000/docker/docker", "127.0.0.1:5000/library/debian",
-      "127.0.0.1:5000/debian", "192.168.0.1", "192.168.0.1:80", "192.168.0.1:8/debian",
-      "192.168.0.2:25000/debian", "thisisthesongthatneverendsitgoesonandonandonthisisthesongthatnev",
-      "[fc00::1]:5000/docker", "[fc00::1]:5000/docker/docker", "[fc00:1:2:3:4:5:6:7]:5000/library/debian",
+      "LOCALDOMAIN/library/debian", "LOCALDOMAIN/debian", "docker.io/docker/docker",
+      "docker.io/library/debian", "docker.io/debian", "index.docker.io/docker/docker",
+      "index.docker.io/library/debian", "index.docker.io/debian", "127.0.0.1:5000/docker/docker",
+      "127.0.0.1:5000/library/debian", "127.0.0.1:5000/debian", "192.168.0.1", "192.168.0.1:80",
+      "192.168.0.1:8/debian", "192.168.0.2:25000/debian",
+      "thisisthesongthatneverendsitgoesonandonandonthisisthesongthatnev", "[fc00::1]:5000/docker",
+      "[fc00::1]:5000/docker/docker", "[fc00:1:2:3:4:5:6:7]:5000/library/debian",
       "docker.io/1a3f5e7d9c1b3a5f7e9d1c3b5a7f9e1d3c5b7a9f1e3d5d7c9b1a3f5e7d9c1b3a", "Docker/docker",
       "DOCKER/docker",
       // TestValidateRemoteName
@@ -122,13 +122,14 @@ TEST_CASE("parse_normalized accepts and refuses names as docker does (TestValida
   }
   const std::string long_namespace(260, 'a');
   const std::string invalid[] = {
-      "https://github.com/docker/docker", "docker/Docker", "-docker", "-docker/docker", "-docker.io/docker/docker",
-      "docker///docker", "docker.io/docker/Docker", "docker.io/docker///docker", "[fc00::1]", "[fc00::1]:5000",
-      "fc00::1:5000/debian", "[fe80::1%eth0]:5000/debian", "[2001:db8:3:4::192.0.2.33]:5000/debian",
+      "https://github.com/docker/docker", "docker/Docker", "-docker", "-docker/docker",
+      "-docker.io/docker/docker", "docker///docker", "docker.io/docker/Docker", "docker.io/docker///docker",
+      "[fc00::1]", "[fc00::1]:5000", "fc00::1:5000/debian", "[fe80::1%eth0]:5000/debian",
+      "[2001:db8:3:4::192.0.2.33]:5000/debian",
       "1a3f5e7d9c1b3a5f7e9d1c3b5a7f9e1d3c5b7a9f1e3d5d7c9b1a3f5e7d9c1b3a",
       // TestValidateRemoteName
-      "docker-/docker", "-docker-/docker", "____/____", "_docker/_docker", "dock..er/docker", "dock_.er/docker",
-      "dock-.er/docker", "docker/", long_namespace + "/docker"};
+      "docker-/docker", "-docker-/docker", "____/____", "_docker/_docker", "dock..er/docker",
+      "dock_.er/docker", "dock-.er/docker", "docker/", long_namespace + "/docker"};
   for (const std::string& name : invalid) {
     INFO(name);
     CHECK_FALSE(parse_normalized(name).ok());
@@ -150,7 +151,8 @@ TEST_CASE("familiar and full names (TestParseRepositoryInfo)") {
       {"private/moonbase", "127.0.0.1:8000/private/moonbase", "127.0.0.1:8000/private/moonbase", "",
        "127.0.0.1:8000"},
       {"privatebase", "example.com/privatebase", "example.com/privatebase", "", "example.com"},
-      {"privatebasee", "example.com:8000/privatebasee", "example.com:8000/privatebasee", "", "example.com:8000"},
+      {"privatebasee", "example.com:8000/privatebasee", "example.com:8000/privatebasee", "",
+       "example.com:8000"},
       {"library/ubuntu-12.04-base", "ubuntu-12.04-base", "docker.io/library/ubuntu-12.04-base",
        "index.docker.io/library/ubuntu-12.04-base", "docker.io"},
       {"library/foo", "foo", "docker.io/library/foo", "docker.io/foo", "docker.io"},

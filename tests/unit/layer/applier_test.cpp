@@ -1,12 +1,13 @@
 #include "cbuild/layer/applier.hpp"
 
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
+
+#include <catch2/catch.hpp>
+
 #include "cbuild/layer/override_stat.hpp"
 #include "cbuild/layer/writer.hpp"
 #include "unit/layer/layer_test_support.hpp"
-
-#include <catch2/catch.hpp>
-#include <sys/sysmacros.h>
-#include <sys/wait.h>
 
 using namespace cbuild;
 using namespace cbuild::layer;
@@ -65,10 +66,17 @@ TEST_CASE("applier: tree -> tar -> apply -> tar gives the same diffID") {
     auto r = apply_layer(archive, dst, opts);
     REQUIRE(r.ok());
     CHECK(r->diff_id == diff_id);
+    CHECK(r->compression == c);
     CHECK(r->entries == calls);
+    auto digest = archive_diff_id(archive);
+    REQUIRE(digest.ok());
+    CHECK(digest->diff_id == diff_id);
+    CHECK(digest->compression == c);
+    CHECK(digest->tar_size == r->tar_size);
     CHECK(calls > 10);
     CHECK(layer_diff_id(dst, {}).value().diff_id == diff_id);
-    struct stat a {}, b {};
+    struct stat a {
+    }, b{};
     REQUIRE(::stat((dst / "etc/passwd").c_str(), &a) == 0);
     REQUIRE(::stat((dst / "usr/passwd-link").c_str(), &b) == 0);
     CHECK(a.st_ino == b.st_ino);
@@ -103,6 +111,8 @@ TEST_CASE("applier: bzip2 and xz layers are detected") {
     auto r = apply_layer(save(tmp.path(), "l", out), dst);
     REQUIRE(r.ok());
     CHECK(r->diff_id == Digest::of(tar));
+    CHECK_FALSE(r->compression.has_value());
+    CHECK(archive_diff_id(tmp.path() / "l").value().diff_id == Digest::of(tar));
     CHECK(read_file(dst / "f").value() == "content");
   }
 }
@@ -143,8 +153,13 @@ TEST_CASE("applier: overlay whiteout mode stores whiteouts in overlayfs form") {
   auto tmp = TempDir::create("layer-a").value();
   fs::path dst = tmp.path() / "snap";
   fs::create_directories(dst);
-  std::string tar = TarBuilder().dir("etc/").file("etc/.wh.old", "").dir("opq/")
-                        .file("opq/.wh..wh..opq", "").file("opq/new", "n").finish();
+  std::string tar = TarBuilder()
+                        .dir("etc/")
+                        .file("etc/.wh.old", "")
+                        .dir("opq/")
+                        .file("opq/.wh..wh..opq", "")
+                        .file("opq/new", "n")
+                        .finish();
   ApplyOptions opts;
   opts.whiteouts = WhiteoutMode::overlay_user;
   auto r = apply_layer(save(tmp.path(), "l.tar", tar), dst, opts);
@@ -173,8 +188,13 @@ TEST_CASE("applier: existing entries are replaced, never written through") {
   fs::create_symlink("target", dst / "sl");
   write_text(dst / "was-file", "f");
   fs::create_directories(dst / "was-dir/sub");
-  std::string tar = TarBuilder().file("hl", "new hl").file("sl", "new sl").dir("was-file/")
-                        .file("was-file/in", "i").file("was-dir", "now a file").finish();
+  std::string tar = TarBuilder()
+                        .file("hl", "new hl")
+                        .file("sl", "new sl")
+                        .dir("was-file/")
+                        .file("was-file/in", "i")
+                        .file("was-dir", "now a file")
+                        .finish();
   REQUIRE(apply_layer(save(tmp.path(), "l.tar", tar), dst).ok());
   CHECK(read_file(dst / "target").value() == "original");
   CHECK(read_file(dst / "hl").value() == "new hl");
@@ -224,7 +244,8 @@ int as_nobody(F&& fn) {
 
 }  // namespace
 
-TEST_CASE("applier: unprivileged, ownership and devices go to override_stat; the layer is rewritten faithfully") {
+TEST_CASE(
+    "applier: unprivileged, ownership and devices go to override_stat; the layer is rewritten faithfully") {
   if (!is_root()) return;  // the test needs root only to become another user
   auto tmp = TempDir::create("layer-a").value();
   auto src = rich_tree(tmp.path() / "src");
@@ -262,4 +283,40 @@ TEST_CASE("applier: unprivileged, ownership and devices go to override_stat; the
   w.ids.uids.ranges = {{0, 65534, 1}};
   w.ids.gids.ranges = {{0, 65534, 1}};
   CHECK(layer_diff_id(dst, w).value().diff_id == diff_id);
+}
+
+TEST_CASE("applier: overlay_user whiteouts work unprivileged") {
+  if (!is_root()) return;  // root is only needed to become another user
+  auto tmp = TempDir::create("layer-a").value();
+  fs::permissions(tmp.path(), fs::perms(0755));
+  fs::path dst = tmp.path() / "snap";
+  fs::create_directories(dst);
+  REQUIRE(chown(dst.c_str(), 65534, 65534) == 0);
+  auto archive = save(tmp.path(), "l.tar",
+                      TarBuilder().dir("d/").file("d/.wh.gone", "").file("d/.wh..wh..opq", "").finish());
+  int rc = as_nobody([&] {
+    ApplyOptions opts;
+    opts.whiteouts = WhiteoutMode::overlay_user;
+    return apply_layer(archive, dst, opts).ok() ? 0 : 1;
+  });
+  REQUIRE(rc == 0);
+  struct stat st {};
+  REQUIRE(lstat((dst / "d/gone").c_str(), &st) == 0);
+  CHECK(S_ISCHR(st.st_mode));
+  CHECK(st.st_rdev == makedev(0, 0));
+  CHECK(get_xattr(dst / "d", "user.overlay.opaque") == "y");
+}
+
+TEST_CASE("applier: implicit parent directories are 0755 whatever the umask") {
+  auto tmp = TempDir::create("layer-a").value();
+  fs::path dst = tmp.path() / "dst";
+  fs::create_directories(dst);
+  auto archive = save(tmp.path(), "l.tar", TarBuilder().file("a/b/f", "x", 0600).finish());
+  mode_t old = umask(077);
+  auto r = apply_layer(archive, dst);
+  umask(old);
+  REQUIRE(r.ok());
+  CHECK((fs::status(dst / "a").permissions() & fs::perms::all) == fs::perms(0755));
+  CHECK((fs::status(dst / "a/b").permissions() & fs::perms::all) == fs::perms(0755));
+  CHECK((fs::status(dst / "a/b/f").permissions() & fs::perms::all) == fs::perms(0600));
 }

@@ -1,9 +1,10 @@
 #include "cbuild/layer/compression.hpp"
 
-#include "unit/layer/layer_test_support.hpp"
+#include <zlib.h>
 
 #include <catch2/catch.hpp>
-#include <zlib.h>
+
+#include "unit/layer/layer_test_support.hpp"
 
 using namespace cbuild;
 using namespace cbuild::layer;

@@ -1,10 +1,10 @@
 // Hostile archives: each must fail with an error naming the archive and the entry, and
 // nothing may be created or changed outside the target directory.
+#include <catch2/catch.hpp>
+
 #include "cbuild/layer/applier.hpp"
 #include "cbuild/layer/compression.hpp"
 #include "unit/layer/layer_test_support.hpp"
-
-#include <catch2/catch.hpp>
 
 using namespace cbuild;
 using namespace cbuild::layer;
@@ -25,7 +25,8 @@ struct Sandbox {
 
   std::vector<std::string> outside_listing() const {
     std::vector<std::string> out;
-    for (auto it = fs::recursive_directory_iterator(tmp.path()); it != fs::recursive_directory_iterator(); ++it) {
+    for (auto it = fs::recursive_directory_iterator(tmp.path()); it != fs::recursive_directory_iterator();
+         ++it) {
       const auto& e = *it;
       if (e.path().filename() == "target") it.disable_recursion_pending();
       auto rel = e.path().lexically_relative(tmp.path()).string();
@@ -74,7 +75,8 @@ TEST_CASE("hostile: a symlink followed by a file under it is rejected") {
     CHECK_THAT(msg, Catch::Contains("`etc/secret`") && Catch::Contains("symlink"));
   }
   SECTION("relative symlink climbing out") {
-    auto msg = s.reject(TarBuilder().dir("a/").symlink("a/up", "../../outside").file("a/up/new", "evil").finish());
+    auto msg =
+        s.reject(TarBuilder().dir("a/").symlink("a/up", "../../outside").file("a/up/new", "evil").finish());
     CHECK_THAT(msg, Catch::Contains("`a/up/new`"));
   }
   SECTION("symlink to /etc, as in issue 3") {
@@ -108,9 +110,7 @@ TEST_CASE("hostile: hardlinks must point inside the target") {
     auto msg = s.reject(TarBuilder().hardlink("h", "../outside/secret").finish());
     CHECK_THAT(msg, Catch::Contains("`h`") && Catch::Contains("hardlink target"));
   }
-  SECTION("absolute") {
-    s.reject(TarBuilder().hardlink("h", (s.outside / "secret").string()).finish());
-  }
+  SECTION("absolute") { s.reject(TarBuilder().hardlink("h", (s.outside / "secret").string()).finish()); }
   SECTION("through a symlink") {
     s.reject(TarBuilder().symlink("d", s.outside.string()).hardlink("h", "d/secret").finish());
   }
@@ -119,8 +119,11 @@ TEST_CASE("hostile: hardlinks must point inside the target") {
     CHECK_THAT(msg, Catch::Contains("nothing-here"));
   }
   SECTION("a hardlink to a symlink links the symlink, and a later write replaces it") {
-    auto tar = TarBuilder().symlink("sl", (s.outside / "secret").string()).hardlink("h", "sl")
-                   .file("h", "evil").finish();
+    auto tar = TarBuilder()
+                   .symlink("sl", (s.outside / "secret").string())
+                   .hardlink("h", "sl")
+                   .file("h", "evil")
+                   .finish();
     REQUIRE(apply_layer(save(s.tmp.path(), "layer.tar", tar), s.target).ok());
     CHECK(read_file(s.outside / "secret").value() == "sentinel");
   }
@@ -171,14 +174,21 @@ TEST_CASE("hostile: truncated and corrupt archives") {
     auto msg = s.reject(sink.data().substr(0, sink.data().size() / 2));
     CHECK_THAT(msg, Catch::Contains("decompress") || Catch::Contains("truncated"));
   }
+  SECTION("archive_diff_id reports corrupt compression too") {
+    StringSink sink;
+    auto c = Compressor::create({Compression::zstd, 0, 1}, sink).value();
+    REQUIRE(c->write(tar).ok());
+    REQUIRE(c->finish().ok());
+    auto path = save(s.tmp.path(), "cut.zst", sink.data().substr(0, sink.data().size() - 20));
+    auto r = archive_diff_id(path);
+    REQUIRE_FALSE(r.ok());
+    CHECK_THAT(r.error().message, Catch::Contains(path.string()) && Catch::Contains("zstd"));
+  }
   SECTION("gzip magic followed by garbage") {
-    auto msg = s.reject(std::string("\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03", 10) + std::string(4000, '\x5a'));
+    auto msg =
+        s.reject(std::string("\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03", 10) + std::string(4000, '\x5a'));
     CHECK_THAT(msg, Catch::Contains("gzip"));
   }
-  SECTION("not an archive at all") {
-    s.reject(std::string(3000, 'z'));
-  }
-  SECTION("empty file") {
-    s.reject("");
-  }
+  SECTION("not an archive at all") { s.reject(std::string(3000, 'z')); }
+  SECTION("empty file") { s.reject(""); }
 }

@@ -1,8 +1,5 @@
 #pragma once
 // Helpers for the layer tests: build trees and tars, read tars back (all with libarchive).
-#include "cbuild/layer/sink.hpp"
-#include "cbuild/util/fs.hpp"
-
 #include <archive.h>
 #include <archive_entry.h>
 #include <fcntl.h>
@@ -14,6 +11,9 @@
 #include <stdexcept>
 #include <string>
 #include <vector>
+
+#include "cbuild/layer/sink.hpp"
+#include "cbuild/util/fs.hpp"
 
 namespace cbuild::layer::test {
 

@@ -1,9 +1,10 @@
 #include "cbuild/layer/override_stat.hpp"
 
-#include "cbuild/layer/id_map.hpp"
+#include <sys/stat.h>
 
 #include <catch2/catch.hpp>
-#include <sys/stat.h>
+
+#include "cbuild/layer/id_map.hpp"
 
 using namespace cbuild::layer;
 

@@ -1,14 +1,15 @@
 #include "cbuild/layer/writer.hpp"
 
-#include "cbuild/layer/override_stat.hpp"
-#include "unit/layer/layer_test_support.hpp"
-
-#include <catch2/catch.hpp>
-#include <clocale>
 #include <sys/socket.h>
 #include <sys/sysmacros.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+
+#include <catch2/catch.hpp>
+#include <clocale>
+
+#include "cbuild/layer/override_stat.hpp"
+#include "unit/layer/layer_test_support.hpp"
 
 using namespace cbuild;
 using namespace cbuild::layer;
@@ -57,8 +58,8 @@ TEST_CASE("writer emits entries depth first, sorted, directories with a slash") 
   auto entries = read_tar(tar_of(root));
   // Names are sorted within each directory ("a" < "a-b"), as Go's filepath.Walk does,
   // so a directory's subtree comes right after it.
-  CHECK(names(entries) == std::vector<std::string>{"a/", "a/b/", "a/b/c.txt", "a/link", "a/z.txt",
-                                                    "a-b", "b.txt", "bin/", "bin/tool"});
+  CHECK(names(entries) == std::vector<std::string>{"a/", "a/b/", "a/b/c.txt", "a/link", "a/z.txt", "a-b",
+                                                   "b.txt", "bin/", "bin/tool"});
   for (auto& e : entries) {
     CHECK_FALSE(e.has_uname);
     CHECK_FALSE(e.has_atime);
@@ -234,8 +235,7 @@ TEST_CASE("writer: overlay upperdir and native diff dir give the same layer") {
   REQUIRE(set_user_xattr(upper / "etc/gone", "user.overlay.whiteout", "y"));
   REQUIRE(set_user_xattr(upper / "var/cache", "user.overlay.opaque", "y"));
   REQUIRE(set_user_xattr(upper / "etc", "user.overlay.origin", "zz"));
-  bool have_device = getuid() == 0 &&
-      mknod((upper / "removed").c_str(), S_IFCHR | 0, makedev(0, 0)) == 0;
+  bool have_device = getuid() == 0 && mknod((upper / "removed").c_str(), S_IFCHR | 0, makedev(0, 0)) == 0;
   set_all_mtimes(upper, 1600000000);
 
   // Native form: whiteouts are plain files named .wh.*, with arbitrary metadata.
@@ -251,7 +251,7 @@ TEST_CASE("writer: overlay upperdir and native diff dir give the same layer") {
   WriteOptions overlay;
   overlay.kind = TreeKind::overlay_upper;
   auto entries = read_tar(tar_of(upper, overlay));
-  auto expected = std::vector<std::string>{"etc/", "etc/.wh.gone", "etc/new.conf", "var/",
+  auto expected = std::vector<std::string>{"etc/",       "etc/.wh.gone",           "etc/new.conf",   "var/",
                                            "var/cache/", "var/cache/.wh..wh..opq", "var/cache/fresh"};
   if (have_device) expected.insert(expected.begin(), ".wh.removed");
   CHECK(names(entries) == expected);

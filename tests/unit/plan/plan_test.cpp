@@ -259,6 +259,10 @@ TEST_CASE("build args not consumed are reported", "[plan]") {
   auto p = must_plan("ARG USED\nFROM busybox\n", with_args({{"USED", "1"}, {"EXTRA", "2"}}));
   REQUIRE(p.warnings.size() == 1);
   CHECK(p.warnings[0] == "[Warning] One or more build-args [EXTRA] were not consumed");
+  auto pruned = must_plan("FROM busybox AS unused\nARG ONLY_HERE\nFROM busybox\nARG USED\n",
+                          with_args({{"ONLY_HERE", "1"}, {"USED", "2"}, {"B", "3"}}));
+  REQUIRE(pruned.warnings.size() == 1);
+  CHECK(pruned.warnings[0] == "[Warning] One or more build-args [B ONLY_HERE] were not consumed");
 }
 
 TEST_CASE("which instructions are expanded", "[plan]") {
