@@ -70,13 +70,14 @@ Status bench(int steps, snapshot::Kind kind) {
   snapshot::Snapshotter snap(store, kind);
   std::string parent = TRY(snap.unpack("", dir.path() / "base.tar", base_diff));
 
-  double prepare_ms = 0, run_ms = 0, commit_ms = 0;
+  double prepare_ms = 0, run_ms = 0, commit_ms = 0, run_cpu = 0, commit_cpu = 0;
   auto start = Clock::now();
   double cpu_start = cpu_seconds();
   for (int i = 0; i < steps; ++i) {
     auto t0 = Clock::now();
     snapshot::Active active = TRY(snap.prepare(parent));
     auto t1 = Clock::now();
+    double c1 = cpu_seconds();
     executor::ExecSpec spec;
     spec.rootfs = active.rootfs();
     spec.args = {"/bin/sh", "-c", "true"};
@@ -84,19 +85,22 @@ Status bench(int steps, snapshot::Kind kind) {
     auto result = TRY(executor::run_container(spec));
     if (result.exit_code != 0) return make_error("step {} exited {}", i, result.exit_code);
     auto t2 = Clock::now();
+    double c2 = cpu_seconds();
     auto record = TRY(snap.commit(active, result.created));
     parent = record.id;
     prepare_ms += std::chrono::duration<double, std::milli>(t1 - t0).count();
     run_ms += std::chrono::duration<double, std::milli>(t2 - t1).count();
     commit_ms += ms_since(t2);
+    run_cpu += (c2 - c1) * 1000;
+    commit_cpu += (cpu_seconds() - c2) * 1000;
   }
   double total = ms_since(start);
   double cpu = (cpu_seconds() - cpu_start) * 1000;
   fmt::print("{} steps, {} snapshotter, uid {}{}: {:.1f} ms/step wall (prepare {:.1f}, run {:.1f}, "
-             "commit {:.1f}), {:.1f} ms/step CPU; load {}",
+             "commit {:.1f}), {:.1f} ms/step CPU (run {:.1f}, commit {:.1f}); load {}",
              steps, snapshot::kind_name(kind), ::geteuid(), map.use_helpers ? " (newuidmap)" : "",
              total / steps, prepare_ms / steps, run_ms / steps, commit_ms / steps, cpu / steps,
-             read_file("/proc/loadavg").value_or("?\n"));
+             run_cpu / steps, commit_cpu / steps, read_file("/proc/loadavg").value_or("?\n"));
   return {};
 }
 

@@ -82,7 +82,9 @@ struct LayerDigests {
 Result<LayerDigests> write_layer(const fs::path& root, const WriteOptions& options, ByteSink& out);
 
 /// The fast path for committing to the local store: the diffID of the layer
-/// `write_layer` would produce, with no output (the tar is only hashed).
+/// `write_layer` would produce, with no output (the tar is only hashed). File data is
+/// read in large blocks straight into the buffers a second thread hashes (OpenSSL
+/// SHA-256, SHA-NI), so reading and hashing overlap and nothing is copied in user space.
 /// `options.compression` is ignored; blob fields of the result are empty.
 Result<LayerDigests> layer_diff_id(const fs::path& root, const WriteOptions& options);
 
