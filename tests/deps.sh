@@ -7,6 +7,7 @@ packages=(
   catch2 libcli11-dev nlohmann-json3-dev libfmt-dev libarchive-dev libssl-dev
   libsqlite3-dev libzstd-dev zlib1g-dev libcurl4-openssl-dev
   uidmap busybox-static skopeo umoci docker-registry pigz zstd jq xz-utils mmdebstrap
+  apache2-utils
 )
 missing=()
 for p in "${packages[@]}"; do

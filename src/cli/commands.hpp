@@ -37,5 +37,6 @@ void add_inspect_command(CLI::App& app, Globals& globals);
 void add_tag_command(CLI::App& app, Globals& globals);
 void add_rmi_command(CLI::App& app, Globals& globals);
 void add_history_command(CLI::App& app, Globals& globals);
+void add_pull_command(CLI::App& app, Globals& globals);
 
 }  // namespace cbuild::cli

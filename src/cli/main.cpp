@@ -27,6 +27,7 @@ constexpr AddCommand k_commands[] = {
     add_tag_command,
     add_rmi_command,
     add_history_command,
+    add_pull_command,
     add_store_command,
     add_du_command,
     add_prune_command,

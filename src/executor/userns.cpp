@@ -78,6 +78,9 @@ Status remove_tree_mapped(const std::filesystem::path& path, const IdMap* map) {
           return std::string();
         },
         map));
+    // Now empty; it may be unreadable for us (a subordinate owner), so no directory walk.
+    if (::rmdir(path.c_str()) != 0) return errno_error(fmt::format("remove `{}`", path.string()));
+    return {};
   }
   return remove_tree(path);
 }

@@ -65,10 +65,13 @@ class PassThrough final : public Compressor {
 class GzipMember {
  public:
   explicit GzipMember(int level) {
-    m_ok = deflateInit2(&m_z, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) == Z_OK;
+    m_ok = deflateInit2(&m_z, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) == Z_OK &&
+           deflateInit2(&m_probe, 1, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) == Z_OK;
+    m_level = level;
   }
   ~GzipMember() {
-    if (m_ok) deflateEnd(&m_z);
+    deflateEnd(&m_z);
+    deflateEnd(&m_probe);
   }
   GzipMember(const GzipMember&) = delete;
   GzipMember& operator=(const GzipMember&) = delete;
@@ -76,6 +79,10 @@ class GzipMember {
   Status compress(const std::string& in, std::string& out) {
     if (!m_ok) return make_error("gzip: cannot initialise zlib");
     deflateReset(&m_z);
+    // Already-compressed data (random-looking everywhere we sample) is stored, not
+    // searched for matches it cannot have: deflate would emit stored blocks anyway,
+    // after spending most of its time. The choice depends only on the chunk's bytes.
+    deflateParams(&m_z, incompressible(in) ? 0 : m_level, Z_DEFAULT_STRATEGY);
     out.resize(deflateBound(&m_z, in.size()) + 32);
     m_z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
     m_z.avail_in = static_cast<uInt>(in.size());
@@ -87,7 +94,26 @@ class GzipMember {
   }
 
  private:
-  z_stream m_z{};
+  /// True when 16 KiB samples from the start, middle and end of `in` all fail to shrink
+  /// by 2% at level 1.
+  bool incompressible(const std::string& in) {
+    constexpr size_t k_sample = 16 << 10;
+    if (in.size() < 4 * k_sample) return false;
+    unsigned char out[k_sample + 1024];
+    for (size_t at : {size_t{0}, in.size() / 2 - k_sample / 2, in.size() - k_sample}) {
+      deflateReset(&m_probe);
+      m_probe.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data() + at));
+      m_probe.avail_in = k_sample;
+      m_probe.next_out = out;
+      m_probe.avail_out = sizeof out;
+      if (deflate(&m_probe, Z_FINISH) != Z_STREAM_END) return false;
+      if (sizeof out - m_probe.avail_out < k_sample * 98 / 100) return false;
+    }
+    return true;
+  }
+
+  z_stream m_z{}, m_probe{};
+  int m_level = 6;
   bool m_ok = false;
 };
 

@@ -133,13 +133,15 @@ Result<std::optional<Credentials>> credentials_from_config(std::string_view conf
   Json doc = Json::parse(config_json, nullptr, false);
   if (doc.is_discarded() || !doc.is_object())
     return make_error(ExitCode::bad_input, "read credentials: config is not a JSON object");
-  if (const Json* helper = find_entry(doc.value("credHelpers", Json::object()), host); helper && helper->is_string())
+  const Json helpers = doc.value("credHelpers", Json::object());
+  const Json auths = doc.value("auths", Json::object());
+  if (const Json* helper = find_entry(helpers, host); helper && helper->is_string())
     return run_credential_helper(helper->get<std::string>(), server_url(host));
   if (auto store = doc.find("credsStore"); store != doc.end() && store->is_string() && !store->get<std::string>().empty()) {
     auto found = TRY(run_credential_helper(store->get<std::string>(), server_url(host)));
     if (found) return found;
   }
-  if (const Json* entry = find_entry(doc.value("auths", Json::object()), host); entry && entry->is_object())
+  if (const Json* entry = find_entry(auths, host); entry && entry->is_object())
     return from_auth_entry(*entry, host);
   return std::optional<Credentials>();
 }

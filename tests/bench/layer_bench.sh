@@ -5,7 +5,7 @@
 set -euo pipefail
 build=${1:-${CBUILD_BUILD_DIR:-build}}
 mb=${2:-512}
-bench="$build/tests/bench/layer_bench"
+bench=${LAYER_BENCH:-$build/tests/bench/layer_bench}  # LAYER_BENCH: use another build of it
 [[ -x $bench ]] || { echo "build the layer_bench target first ($bench missing)" >&2; exit 1; }
 work=$(mktemp -d "${TMPDIR:-/tmp}/layer-bench.XXXXXX")
 trap 'rm -rf "$work"' EXIT

@@ -43,8 +43,11 @@
 /// locks/gc.lock exclusively; anyone creating objects that are not referenced yet (a blob that
 /// a tag will name, a snapshot a cache record will name) holds a `lease()` from before the
 /// first write until the referencing row is committed. BlobWriter holds a lease itself while
-/// writing. Do not call prune() while holding a lease in the same process (it would wait for
-/// itself until its lock timeout).
+/// writing. Do not call prune() or check() while holding a lease in the same process (they
+/// would wait for it until their lock timeout). Take leases before, not inside, a
+/// transaction(): begin_blob/put_blob, remove_snapshot and remove_cache_mount take one, and a
+/// prune waiting for the database while holding the GC lock would otherwise stall both sides
+/// until SQLite's busy timeout.
 #include "cbuild/store/blob.hpp"
 #include "cbuild/store/lock.hpp"
 #include "cbuild/store/records.hpp"

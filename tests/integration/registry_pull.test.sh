@@ -1,0 +1,166 @@
+#!/usr/bin/env bash
+# `cbuild pull` against Debian's docker-registry on 127.0.0.1 (random ports): plain pull and
+# re-pull, missing tag, htpasswd auth (no, wrong, docker-config and cbuild-auth-file
+# credentials), registry down, a multi-platform index, and a corrupt blob served by
+# tests/support/registry/fake_registry.py (detected, nothing stored).
+for tool in docker-registry skopeo htpasswd python3 jq curl; do
+  command -v "$tool" >/dev/null || { echo "SKIP: $tool not installed"; exit 77; }
+done
+source "$(dirname "$0")/image_lib.sh"
+
+pids=()
+cleanup() {
+  local pid
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_http() {  # URL: wait until it answers (any HTTP status)
+  for _ in $(seq 100); do
+    curl -s -o /dev/null "$1" && return 0
+    sleep 0.1
+  done
+  fail "nothing answers at $1"
+}
+# start_registry NAME [HTPASSWD_FILE]: sets $port and $registry_pid.
+start_registry() {
+  local dir=$work/$1
+  mkdir -p "$dir/data"
+  port=$(free_port)
+  {
+    echo "version: 0.1"
+    echo "log: {level: error}"
+    echo "storage: {filesystem: {rootdirectory: $dir/data}, delete: {enabled: true}}"
+    echo "http: {addr: 127.0.0.1:$port}"
+    [[ -n ${2:-} ]] && echo "auth: {htpasswd: {realm: cbuild-test, path: $2}}"
+  } >"$dir/config.yml"
+  docker-registry serve "$dir/config.yml" >"$dir/log" 2>&1 &
+  registry_pid=$!
+  pids+=("$registry_pid")
+  wait_http "http://127.0.0.1:$port/v2/"
+}
+skopeo_push() {  # SRC DEST [skopeo options]
+  local src=$1 dest=$2; shift 2
+  skopeo copy -q --dest-tls-verify=false "$@" "$src" "docker://$dest" >/dev/null
+}
+inspect() { "$CBUILD" --root "$1" inspect "$2" | jq -r ".[0].$3"; }
+
+# The image to serve: busybox imported and saved as an OCI archive.
+cb import "$rootfs" test/busybox:1 >/dev/null
+image_id=$(inspect "$work/root" test/busybox:1 Id)
+cb save test/busybox:1 --format oci -o "$work/busybox-oci.tar"
+
+echo "== plain pull, re-pull, missing tag"
+start_registry plain
+plain_port=$port
+plain_pid=$registry_pid
+skopeo_push "oci-archive:$work/busybox-oci.tar" "127.0.0.1:$port/team/busybox:1"
+out=$("$CBUILD" --root "$work/p1" pull "127.0.0.1:$port/team/busybox:1")
+grep -q "2 blobs downloaded, 0 already present" <<<"$out" || fail "first pull: $out"
+[[ $(inspect "$work/p1" "127.0.0.1:$port/team/busybox:1" Id) == "$image_id" ]] || fail "pulled image has another ID"
+[[ $(inspect "$work/p1" "127.0.0.1:$port/team/busybox:1" 'RepoTags[0]') == "127.0.0.1:$port/team/busybox:1" ]] ||
+  fail "tag not recorded"
+"$CBUILD" --root "$work/p1" images | grep -q "127.0.0.1:$port/team/busybox" || fail "images does not list the pull"
+"$CBUILD" --root "$work/p1" store check >/dev/null || fail "store check after pull"
+out=$("$CBUILD" --root "$work/p1" pull "127.0.0.1:$port/team/busybox:1")
+grep -q "Image is up to date.*0 blobs downloaded, 2 already present" <<<"$out" || fail "re-pull: $out"
+# The pulled image can be saved again with the same digests.
+"$CBUILD" --root "$work/p1" save "127.0.0.1:$port/team/busybox:1" --format oci -o "$work/again.tar"
+manifest=$(skopeo inspect --raw "oci-archive:$work/busybox-oci.tar" | sha256sum | cut -d' ' -f1)
+by_digest="127.0.0.1:$port/team/busybox@sha256:$manifest"
+"$CBUILD" --root "$work/p2" pull -q "$by_digest" >/dev/null || fail "pull by digest"
+[[ $(inspect "$work/p2" "$by_digest" Id) == "$image_id" ]] || fail "pull by digest: wrong image"
+status=0
+"$CBUILD" --root "$work/p3" pull "127.0.0.1:$port/team/busybox:nope" 2>"$work/err" >/dev/null || status=$?
+((status == 5)) || fail "missing tag: exit $status, expected 5 (not found)"
+grep -Eq "registry \`127.0.0.1:$port\`, repository \`team/busybox\`: not found \(HTTP 404\)" "$work/err" ||
+  fail "missing tag message: $(cat "$work/err")"
+
+echo "== multi-platform index"
+layout=$work/multi
+mkdir -p "$layout"
+tar -xf "$work/busybox-oci.tar" -C "$layout"
+put_blob() {  # FILE → prints "sha256:<hex> <size>", moving FILE into the layout
+  local hex size
+  hex=$(sha256sum "$1" | cut -d' ' -f1)
+  size=$(stat -c %s "$1")
+  mv "$1" "$layout/blobs/sha256/$hex"
+  echo "sha256:$hex $size"
+}
+amd_manifest=$(jq -r '.manifests[0].digest' "$layout/index.json")
+amd_size=$(jq -r '.manifests[0].size' "$layout/index.json")
+amd_config=$(jq -r '.config.digest' "$layout/blobs/sha256/${amd_manifest#sha256:}")
+jq -c '.architecture="arm64" | .variant="v8"' "$layout/blobs/sha256/${amd_config#sha256:}" >"$work/arm-config"
+read -r arm_config arm_config_size < <(put_blob "$work/arm-config")
+jq -c --arg d "$arm_config" --argjson s "$arm_config_size" '.config.digest=$d | .config.size=$s' \
+  "$layout/blobs/sha256/${amd_manifest#sha256:}" >"$work/arm-manifest"
+read -r arm_manifest arm_size < <(put_blob "$work/arm-manifest")
+jq -n -c --arg a "$amd_manifest" --argjson asize "$amd_size" --arg r "$arm_manifest" --argjson rsize "$arm_size" '{
+  schemaVersion: 2, mediaType: "application/vnd.oci.image.index.v1+json",
+  manifests: [
+    {mediaType: "application/vnd.oci.image.manifest.v1+json", digest: $r, size: $rsize,
+     platform: {architecture: "arm64", os: "linux", variant: "v8"}},
+    {mediaType: "application/vnd.oci.image.manifest.v1+json", digest: $a, size: $asize,
+     platform: {architecture: "amd64", os: "linux"}}]}' >"$work/index"
+read -r index_digest index_size < <(put_blob "$work/index")
+jq -n -c --arg d "$index_digest" --argjson s "$index_size" '{schemaVersion: 2, manifests: [
+  {mediaType: "application/vnd.oci.image.index.v1+json", digest: $d, size: $s,
+   annotations: {"org.opencontainers.image.ref.name": "multi"}}]}' >"$layout/index.json"
+skopeo_push "oci:$layout:multi" "127.0.0.1:$port/team/multi:1" --all
+"$CBUILD" --root "$work/m" pull "127.0.0.1:$port/team/multi:1" >"$work/out" || fail "pull index"
+grep -q "Digest: $index_digest" "$work/out" || fail "pull index: digest line: $(cat "$work/out")"
+[[ $(inspect "$work/m" "127.0.0.1:$port/team/multi:1" Architecture) == amd64 ]] || fail "index: amd64 not chosen"
+[[ $(inspect "$work/m" "127.0.0.1:$port/team/multi:1" 'RepoDigests[0]') == *"@$amd_manifest" ]] ||
+  fail "index: amd64 manifest not recorded"
+"$CBUILD" --root "$work/m" pull --platform linux/arm64/v8 "127.0.0.1:$port/team/multi:1" >/dev/null ||
+  fail "pull --platform linux/arm64/v8"
+[[ $(inspect "$work/m" "127.0.0.1:$port/team/multi:1" Architecture) == arm64 ]] || fail "index: arm64 not chosen"
+expect_fail "no manifest for platform linux/s390x in the index \(available: linux/arm64/v8, linux/amd64\)" \
+  "$CBUILD" --root "$work/m" pull --platform linux/s390x "127.0.0.1:$port/team/multi:1"
+
+echo "== htpasswd-protected registry"
+htpasswd -Bbn alice s3cret >"$work/htpasswd"
+start_registry auth "$work/htpasswd"
+skopeo_push "oci-archive:$work/busybox-oci.tar" "127.0.0.1:$port/private/busybox:1" --dest-creds alice:s3cret
+export DOCKER_CONFIG=$work/docker-config CBUILD_AUTH_FILE=$work/cbuild-auth.json
+mkdir -p "$DOCKER_CONFIG"
+expect_fail "registry \`127.0.0.1:$port\`, repository \`private/busybox\`: unauthorized.*HTTP 401" \
+  "$CBUILD" --root "$work/a1" pull "127.0.0.1:$port/private/busybox:1"
+echo "{\"auths\":{\"http://127.0.0.1:$port\":{\"auth\":\"$(printf alice:wrong | base64)\"}}}" >"$DOCKER_CONFIG/config.json"
+expect_fail "unauthorized.*HTTP 401" "$CBUILD" --root "$work/a1" pull "127.0.0.1:$port/private/busybox:1"
+[[ -z $(ls "$work/a1/blobs/sha256" 2>/dev/null) ]] || fail "refused pull stored blobs"
+echo "{\"auths\":{\"127.0.0.1:$port\":{\"username\":\"alice\",\"password\":\"s3cret\"}}}" >"$DOCKER_CONFIG/config.json"
+"$CBUILD" --root "$work/a1" pull "127.0.0.1:$port/private/busybox:1" >/dev/null || fail "pull with docker config"
+[[ $(inspect "$work/a1" "127.0.0.1:$port/private/busybox:1" Id) == "$image_id" ]] || fail "auth pull: wrong image"
+# cbuild's own auth file is read first.
+echo '{}' >"$DOCKER_CONFIG/config.json"
+echo "{\"auths\":{\"127.0.0.1:$port\":{\"auth\":\"$(printf alice:s3cret | base64)\"}}}" >"$CBUILD_AUTH_FILE"
+"$CBUILD" --root "$work/a2" pull "127.0.0.1:$port/private/busybox:1" >/dev/null || fail "pull with cbuild auth file"
+unset DOCKER_CONFIG CBUILD_AUTH_FILE
+
+echo "== registry down"
+kill "$plain_pid"
+wait "$plain_pid" 2>/dev/null || true
+expect_fail "cannot reach registry \`127.0.0.1:$plain_port\`.*(connect|Connection refused)" \
+  "$CBUILD" --root "$work/d" pull "127.0.0.1:$plain_port/team/busybox:1"
+
+echo "== corrupt blob"
+served=$work/served
+mkdir -p "$served"
+tar -xf "$work/busybox-oci.tar" -C "$served"
+manifest_file=$served/blobs/sha256/$(jq -r '.manifests[0].digest' "$served/index.json" | cut -d: -f2)
+layer=$(jq -r '.layers[0].digest' "$manifest_file")
+python3 "$CBUILD_SOURCE_DIR/tests/support/registry/fake_registry.py" "$served" "$work/fake-port" --corrupt "$layer" &
+pids+=("$!")
+for _ in $(seq 100); do [[ -s $work/fake-port ]] && break; sleep 0.1; done
+fake_port=$(cat "$work/fake-port")
+wait_http "http://127.0.0.1:$fake_port/v2/"
+expect_fail "pull blob $layer of \`127.0.0.1:$fake_port/x/y\`.*digest mismatch" \
+  "$CBUILD" --root "$work/c" pull "127.0.0.1:$fake_port/x/y:1"
+[[ ! -e $work/c/blobs/sha256/${layer#sha256:} ]] || fail "corrupt layer was stored"
+[[ $("$CBUILD" --root "$work/c" images --format json | jq -s length) == 0 ]] || fail "corrupt pull recorded an image"
+"$CBUILD" --root "$work/c" store check >/dev/null || fail "store check after corrupt pull"
+
+echo "PASS"
