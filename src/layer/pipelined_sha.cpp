@@ -9,17 +9,18 @@ namespace cbuild::layer {
 
 PipelinedSha::PipelinedSha() : m_threaded(sysconf(_SC_NPROCESSORS_ONLN) > 1) {
   if (!m_threaded) {
-    m_scratch = std::make_unique<char[]>(k_reserve_max);
+    m_scratch.reset(new char[k_reserve_max]);
     return;
   }
+  // Uninitialised buffers (no zero-fill: untouched pages cost nothing), and the hasher
+  // thread starts only when a first chunk is full, so a small commit hashes inline.
   m_chunks.resize(k_chunks);
   for (auto& c : m_chunks) {
-    c.data = std::make_unique<char[]>(k_chunk_size);
+    c.data.reset(new char[k_chunk_size]);
     m_free.push_back(&c);
   }
   m_current = m_free.front();
   m_free.pop_front();
-  m_thread = std::thread([this] { run(); });
 }
 
 PipelinedSha::~PipelinedSha() {
@@ -58,6 +59,7 @@ void PipelinedSha::update(const void* data, size_t size) {
 }
 
 void PipelinedSha::submit() {
+  if (!m_thread.joinable()) m_thread = std::thread([this] { run(); });
   std::unique_lock lock(m_mutex);
   m_full.push_back(m_current);
   m_cv.notify_all();
@@ -83,7 +85,9 @@ void PipelinedSha::run() {
 }
 
 Digest PipelinedSha::finish() {
-  if (m_threaded) {
+  if (m_threaded && !m_thread.joinable()) {
+    m_sha.update(m_current->data.get(), m_current->used);
+  } else if (m_threaded) {
     std::unique_lock lock(m_mutex);
     m_full.push_back(m_current);
     m_done = true;

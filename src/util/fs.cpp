@@ -55,9 +55,10 @@ Status fsync_dir(const fs::path& dir) {
 }
 
 namespace {
+// The pid keeps names unique across fork(), where a copied generator would repeat itself.
 std::string random_suffix() {
   static thread_local std::mt19937_64 rng{std::random_device{}()};
-  return fmt::format("{:016x}", rng());
+  return fmt::format("{}-{:016x}", ::getpid(), rng());
 }
 }  // namespace
 

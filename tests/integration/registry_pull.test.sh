@@ -9,9 +9,16 @@ done
 source "$(dirname "$0")/image_lib.sh"
 
 pids=()
+stop_pid() {  # PID: SIGTERM, up to 5 s to exit, then SIGKILL (a registry may linger)
+  local pid=$1 i
+  kill "$pid" 2>/dev/null || return 0
+  for i in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  kill -9 "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+}
 cleanup() {
   local pid
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null; done
+  for pid in "${pids[@]}"; do stop_pid "$pid"; done
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -141,8 +148,7 @@ echo "{\"auths\":{\"127.0.0.1:$port\":{\"auth\":\"$(printf alice:s3cret | base64
 unset DOCKER_CONFIG CBUILD_AUTH_FILE
 
 echo "== registry down"
-kill "$plain_pid"
-wait "$plain_pid" 2>/dev/null || true
+stop_pid "$plain_pid"
 expect_fail "cannot reach registry \`127.0.0.1:$plain_port\`.*(connect|Connection refused)" \
   "$CBUILD" --root "$work/d" pull "127.0.0.1:$plain_port/team/busybox:1"
 
@@ -152,7 +158,8 @@ mkdir -p "$served"
 tar -xf "$work/busybox-oci.tar" -C "$served"
 manifest_file=$served/blobs/sha256/$(jq -r '.manifests[0].digest' "$served/index.json" | cut -d: -f2)
 layer=$(jq -r '.layers[0].digest' "$manifest_file")
-python3 "$CBUILD_SOURCE_DIR/tests/support/registry/fake_registry.py" "$served" "$work/fake-port" --corrupt "$layer" &
+python=$(command -v /usr/bin/python3 || command -v python3)  # not a shim that forks: the trap kills $!
+"$python" "$CBUILD_SOURCE_DIR/tests/support/registry/fake_registry.py" "$served" "$work/fake-port" --corrupt "$layer" &
 pids+=("$!")
 for _ in $(seq 100); do [[ -s $work/fake-port ]] && break; sleep 0.1; done
 fake_port=$(cat "$work/fake-port")

@@ -13,7 +13,7 @@ cb du | grep -q '^images '
 cb du --format json | jq -e 'map(.type) == ["images","layers","build cache","unreferenced","cache mounts","temporary"]' >/dev/null
 
 # A blob whose content no longer matches its name is reported, removed, and check fails.
-blob=$(find "$root/blobs/sha256" -type f | head -n 1)
+blob=$(find "$root/blobs/sha256" -type f -print -quit)
 chmod u+w "$blob"
 echo "bit rot" >> "$blob"
 status=0
