@@ -185,8 +185,14 @@ Result<Store> Store::open(const fs::path& root, TreeRemover remover) {
   impl->root = fs::absolute(root);
   impl->remover = remover ? std::move(remover) : [](const fs::path& p) { return cbuild::remove_tree(p); };
   for (const char* dir : k_layout_dirs) TRY(make_dirs(impl->root / dir));
-  TRY(impl->db.open(impl->root / "db.sqlite"));
-  if (auto st = migrate(*impl); !st.ok()) return std::move(st).error().wrap("open store `{}`", impl->root.string());
+  {
+    // Switching a new database to WAL can fail with SQLITE_BUSY without waiting when
+    // another process opens it at the same moment, so opening is serialized.
+    auto opening = TRY(FileLock::acquire(impl->root / "locks" / "open", LockMode::exclusive));
+    TRY(impl->db.open(impl->root / "db.sqlite"));
+    if (auto st = migrate(*impl); !st.ok())
+      return std::move(st).error().wrap("open store `{}`", impl->root.string());
+  }
   impl->clean_dead_sessions();
   TRY(start_session(*impl));
   return Store(std::move(impl));
