@@ -48,8 +48,9 @@ Error not_strings_error() {
                     "when using JSON array syntax, arrays must be comprised of strings only");
 }
 
-Result<Arguments> rule_json_or_string(std::string_view text, char) {
-  if (text.empty()) return Arguments{};
+// A JSON array of strings, or (when the text is not JSON at all) what `fallback` makes of it.
+template <typename Fallback>
+Result<Arguments> json_array_or(std::string_view text, Fallback fallback) {
   Arguments result;
   switch (parse_json_array(text, result.args)) {
     case JsonArray::ok:
@@ -60,21 +61,16 @@ Result<Arguments> rule_json_or_string(std::string_view text, char) {
     case JsonArray::not_json:
       break;
   }
-  return Arguments{{std::string(text)}, false};
+  return fallback();
+}
+
+Result<Arguments> rule_json_or_string(std::string_view text, char) {
+  if (text.empty()) return Arguments{};
+  return json_array_or(text, [&]() -> Result<Arguments> { return Arguments{{std::string(text)}, false}; });
 }
 
 Result<Arguments> rule_json_or_list(std::string_view text, char escape) {
-  Arguments result;
-  switch (parse_json_array(text, result.args)) {
-    case JsonArray::ok:
-      result.json = true;
-      return result;
-    case JsonArray::not_strings:
-      return not_strings_error();
-    case JsonArray::not_json:
-      break;
-  }
-  return rule_blank_separated(text, escape);
+  return json_array_or(text, [&] { return rule_blank_separated(text, escape); });
 }
 
 Result<Arguments> rule_words(std::string_view text, char escape) {

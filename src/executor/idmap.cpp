@@ -19,13 +19,11 @@ std::optional<uint32_t> parse_u32(std::string_view s) {
   return v;
 }
 
+// An empty layer::IdMap means identity; an empty namespace map means nothing is mapped.
 std::optional<uint32_t> translate(const std::vector<IdRange>& ranges, uint32_t id, bool to_host) {
-  for (const IdRange& r : ranges) {
-    uint32_t from = to_host ? r.container : r.host;
-    uint32_t to = to_host ? r.host : r.container;
-    if (id >= from && id - from < r.count) return to + (id - from);
-  }
-  return std::nullopt;
+  if (ranges.empty()) return std::nullopt;
+  layer::IdMap map{ranges};
+  return to_host ? map.to_host(id) : map.to_container(id);
 }
 
 // Container 0 = the user itself, then the subordinate ranges packed from container id 1.

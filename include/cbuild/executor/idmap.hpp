@@ -9,6 +9,7 @@
 ///    chown to other ids fails inside steps);
 ///  - root: container 0..65535 = root's own /etc/subuid range when it has one, else the fixed
 ///    range k_root_host_base..k_root_host_base+65535. A step can never act as host root.
+#include "cbuild/layer/id_map.hpp"
 #include "cbuild/util/result.hpp"
 
 #include <sys/types.h>
@@ -21,13 +22,9 @@
 
 namespace cbuild::executor {
 
-/// container ids [container, container+count) ↔ host ids [host, host+count).
-struct IdRange {
-  uint32_t container = 0;
-  uint32_t host = 0;
-  uint32_t count = 0;
-  bool operator==(const IdRange&) const = default;
-};
+/// container ids [container, container+count) ↔ host ids [host, host+count): the layer
+/// module's range, so one type describes a mapping from the namespace to the layer writer.
+using IdRange = layer::IdRange;
 
 /// Host range used for container ids when cbuild runs as root and root has no /etc/subuid entry.
 inline constexpr uint32_t k_root_host_base = 1000000;

@@ -12,6 +12,7 @@ struct IdRange {
   uint32_t container = 0;
   uint32_t host = 0;
   uint32_t count = 0;
+  bool operator==(const IdRange&) const = default;
 };
 
 /// A set of ranges. Empty means identity (ids are written and applied unchanged).
