@@ -8,6 +8,7 @@ packages=(
   libsqlite3-dev libzstd-dev zlib1g-dev libcurl4-openssl-dev
   uidmap busybox-static skopeo umoci docker-registry pigz zstd jq xz-utils mmdebstrap
   apache2-utils
+  python3 openssl curl
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -1,4 +1,5 @@
 // `cbuild save NAME... [-o FILE] [--format docker|oci|oci-dir] [--compression gzip|zstd|none]`.
+#include "cbuild/build/builder.hpp"
 #include "cbuild/export/save.hpp"
 #include "commands.hpp"
 
@@ -39,6 +40,10 @@ Status run_save(const Globals& globals, const SaveArgs& args) {
   }
   options.output = output;
   auto store = TRY(store::Store::open(store::resolve_root(globals.root)));
+  // Built layers exist as snapshots until an archive needs their tar.
+  options.layer_source = [&store](const Digest& diff_id, layer::ByteSink& out) {
+    return build::write_layer_from_snapshots(store, diff_id, out);
+  };
   return exporter::save_images(store, args.names, options);
 }
 

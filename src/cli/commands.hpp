@@ -38,5 +38,8 @@ void add_tag_command(CLI::App& app, Globals& globals);
 void add_rmi_command(CLI::App& app, Globals& globals);
 void add_history_command(CLI::App& app, Globals& globals);
 void add_pull_command(CLI::App& app, Globals& globals);
+void add_push_command(CLI::App& app, Globals& globals);
+void add_login_command(CLI::App& app, Globals& globals);  ///< login and logout
+void add_build_command(CLI::App& app, Globals& globals);
 
 }  // namespace cbuild::cli

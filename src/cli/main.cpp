@@ -2,7 +2,10 @@
 
 #include <fmt/core.h>
 
+#include <algorithm>
 #include <cstdlib>
+#include <string>
+#include <vector>
 
 namespace cbuild::cli {
 
@@ -19,6 +22,7 @@ namespace {
 
 constexpr AddCommand k_commands[] = {
     add_version_command,
+    add_build_command,
     add_import_command,
     add_load_command,
     add_save_command,
@@ -28,6 +32,8 @@ constexpr AddCommand k_commands[] = {
     add_rmi_command,
     add_history_command,
     add_pull_command,
+    add_push_command,
+    add_login_command,
     add_store_command,
     add_du_command,
     add_prune_command,
@@ -35,6 +41,28 @@ constexpr AddCommand k_commands[] = {
     add_debug_command,
     add_plan_command,
 };
+
+// `cbuild -f Dockerfile .` means `cbuild build -f Dockerfile .`, as users type docker build
+// commands: when the first argument after the global options is not a subcommand, `build`
+// is inserted there.
+std::vector<std::string> with_default_command(int argc, char** argv, const CLI::App& app) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  size_t i = 0;
+  while (i < args.size()) {
+    if (args[i] == "--root") {
+      i += 2;
+    } else if (args[i].starts_with("--root=") || args[i] == "--debug") {
+      ++i;
+    } else {
+      break;
+    }
+  }
+  if (i >= args.size() || args[i] == "-h" || args[i] == "--help") return args;
+  for (const CLI::App* sub : app.get_subcommands([](const CLI::App*) { return true; }))
+    if (sub->get_name() == args[i]) return args;
+  args.insert(args.begin() + static_cast<long>(i), "build");
+  return args;
+}
 
 }  // namespace
 }  // namespace cbuild::cli
@@ -50,7 +78,9 @@ int main(int argc, char** argv) {
   app.add_flag("--debug", globals.debug, "Print debugging detail");
   for (AddCommand add : k_commands) add(app, globals);
   try {
-    app.parse(argc, argv);
+    std::vector<std::string> args = with_default_command(argc, argv, app);
+    std::reverse(args.begin(), args.end());  // CLI11 takes them last first
+    app.parse(args);
   } catch (const CLI::ParseError& e) {
     int rc = app.exit(e);
     return rc == 0 ? 0 : static_cast<int>(cbuild::ExitCode::usage);

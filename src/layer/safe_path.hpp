@@ -15,9 +15,7 @@
 
 namespace cbuild::layer {
 
-/// "./a//b/" → "a/b"; "." and "./" → "". Errors: absolute names, ".." components, names
-/// longer than PATH_MAX.
-Result<std::string> clean_entry_name(std::string_view name);
+// clean_entry_name: see cbuild/layer/applier.hpp.
 
 /// "a/b/c" → {"a/b", "c"}; "c" → {"", "c"}.
 std::pair<std::string_view, std::string_view> split_parent(std::string_view rel);

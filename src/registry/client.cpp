@@ -1,6 +1,7 @@
 // Registry client: endpoints, retries, authentication, manifests and blobs.
 #include "cbuild/registry/client.hpp"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -58,6 +59,25 @@ std::string registry_message(const HttpResponse& response) {
   return body;
 }
 
+/// True when a scope in `have` grants every action of `scope` ("type:name:a,b") on its resource.
+bool covered(const std::vector<std::string>& have, std::string_view scope) {
+  const size_t colon = scope.rfind(':');
+  if (colon == std::string_view::npos) return std::find(have.begin(), have.end(), scope) != have.end();
+  const std::string_view resource = scope.substr(0, colon + 1);
+  for (std::string_view h : have) {
+    if (!h.starts_with(resource) || h.find(':', resource.size()) != std::string_view::npos) continue;
+    const std::string granted = "," + std::string(h.substr(resource.size())) + ",";
+    bool all = true;
+    for (std::string_view rest = scope.substr(colon + 1); !rest.empty();) {
+      const size_t comma = rest.find(',');
+      all = all && granted.find("," + std::string(rest.substr(0, comma)) + ",") != std::string::npos;
+      rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+    }
+    if (all) return true;
+  }
+  return false;
+}
+
 struct StatusText {
   int status;
   std::string_view text;
@@ -79,6 +99,21 @@ std::string registry_base_url(std::string_view domain, const std::vector<std::st
   for (std::string_view h : k_loopback_hosts) plain = plain || host == h;
   for (const std::string& h : insecure) plain = plain || h == domain || h == host;
   return (plain ? "http://" : "https://") + std::string(domain);
+}
+
+std::vector<std::string> Access::scopes() const {
+  std::vector<std::string> out;
+  if (repository.empty()) return out;
+  out.push_back("repository:" + repository + (push ? ":pull,push" : ":pull"));
+  for (const std::string& from : pull_from)
+    if (from != repository) out.push_back("repository:" + from + ":pull");
+  return out;
+}
+
+std::string Access::key() const {
+  std::string out;
+  for (const std::string& s : scopes()) out += (out.empty() ? "" : " ") + s;
+  return out;
 }
 
 Client::Client(Transport& transport, CredentialSource& credentials, std::string domain, ClientOptions options)
@@ -124,23 +159,35 @@ std::string Client::authorization_for(const std::string& scope) {
   return it == m_authorization.end() ? std::string() : it->second;
 }
 
-Result<std::string> Client::fetch_token(const Challenge& challenge, const std::string& scope) {
+Result<std::string> Client::fetch_token(const Challenge& challenge, const Access& access) {
   const std::string realm = challenge.param("realm");
-  if (realm.empty()) return make_error("authenticate to registry `{}`: bearer challenge without realm", m_domain);
+  if (realm.empty())
+    return make_error("authenticate to registry `{}`: bearer challenge without realm", m_domain);
   HttpRequest request;
   request.url = realm + (realm.find('?') == std::string::npos ? "?" : "&");
   if (std::string service = challenge.param("service"); !service.empty())
     request.url += "service=" + url_escape(service) + "&";
-  request.url += "scope=" + url_escape(challenge.param("scope").empty() ? scope : challenge.param("scope"));
+  std::vector<std::string> scopes = access.scopes();
+  const std::string asked = challenge.param("scope");
+  for (std::string_view rest = asked; !rest.empty();) {
+    const size_t space = rest.find(' ');
+    std::string scope(rest.substr(0, space));
+    if (!scope.empty() && !covered(scopes, scope)) scopes.push_back(scope);
+    rest = space == std::string_view::npos ? std::string_view() : rest.substr(space + 1);
+  }
+  for (const std::string& scope : scopes) request.url += "scope=" + url_escape(scope) + "&";
+  request.url.pop_back();  // the last '&' (or the '?' when there is nothing to ask)
   auto creds = TRY(credentials());
-  if (creds && !creds->username.empty()) request.headers.emplace_back("Authorization", basic_authorization(*creds));
+  if (creds && !creds->username.empty())
+    request.headers.emplace_back("Authorization", basic_authorization(*creds));
   HttpResponse response = TRY(send_with_retries(request, {}, {}));
   if (response.status == 401 || response.status == 403) {
     return make_error("authenticate to registry `{}`: token server {} refused {}: {}", m_domain, realm,
                       creds ? "the credentials" : "anonymous access", registry_message(response));
   }
   if (response.status / 100 != 2)
-    return make_error("authenticate to registry `{}`: token server {} answered {}", m_domain, realm, response.status);
+    return make_error("authenticate to registry `{}`: token server {} answered {}", m_domain, realm,
+                      response.status);
   Json doc = Json::parse(response.body, nullptr, false);
   if (doc.is_object()) {
     for (const char* field : {"token", "access_token"}) {
@@ -151,14 +198,15 @@ Result<std::string> Client::fetch_token(const Challenge& challenge, const std::s
   return make_error("authenticate to registry `{}`: token server {} sent no token", m_domain, realm);
 }
 
-Result<bool> Client::authenticate(const HttpResponse& response, const std::string& scope) {
+Result<bool> Client::authenticate(const HttpResponse& response, const Access& access,
+                                  const std::string& sent) {
   std::string header = response.header("www-authenticate");
   if (header.empty()) return false;
   auto challenges = TRY(parse_www_authenticate(header));
   std::string value;
   for (const Challenge& c : challenges) {
     if (c.scheme == "bearer") {
-      value = "Bearer " + TRY(fetch_token(c, scope));
+      value = "Bearer " + TRY(fetch_token(c, access));
       break;
     }
   }
@@ -171,26 +219,29 @@ Result<bool> Client::authenticate(const HttpResponse& response, const std::strin
       break;
     }
   }
-  if (value.empty()) return false;
+  if (value.empty() || value == sent) return false;  // nothing new to try: refused
   std::lock_guard lock(m_mutex);
-  std::string& slot = m_authorization[scope];
-  if (slot == value) return false;  // the same credentials were refused already
-  slot = value;
+  m_authorization[access.key()] = value;  // another thread may have set it meanwhile: same value
   return true;
 }
 
-Result<HttpResponse> Client::request(std::string_view repository, HttpRequest request, const BodySink& sink,
-                                     const std::function<Status()>& before_retry) {
-  const std::string scope = "repository:" + std::string(repository) + ":pull";
+Result<HttpResponse> Client::send(const Access& access, HttpRequest request, const BodySink& sink,
+                                  const std::function<Status()>& before_retry) {
+  const std::string key = access.key();
   const HeaderList base_headers = request.headers;
   HttpResponse response;
   for (int round = 0; round < 3; ++round) {
     request.headers = base_headers;
-    if (std::string auth = authorization_for(scope); !auth.empty()) request.headers.emplace_back("Authorization", auth);
+    const std::string auth = authorization_for(key);
+    if (!auth.empty()) request.headers.emplace_back("Authorization", auth);
     response = TRY(send_with_retries(request, sink, before_retry));
-    if (response.status != 401 || !TRY(authenticate(response, scope))) break;
+    if (response.status != 401 || !TRY(authenticate(response, access, auth))) break;
   }
-  if (response.status / 100 == 2) return response;
+  return response;
+}
+
+Error Client::response_error(const HttpRequest& request, const HttpResponse& response,
+                             std::string_view repository) const {
   std::string what = "unexpected status";
   ExitCode code = ExitCode::failure;
   for (const StatusText& s : k_status_texts) {
@@ -200,8 +251,24 @@ Result<HttpResponse> Client::request(std::string_view repository, HttpRequest re
     }
   }
   std::string detail = registry_message(response);
-  return make_error(code, "{} {}: registry `{}`, repository `{}`: {} (HTTP {}){}{}", request.method, request.url,
-                    m_domain, repository, what, response.status, detail.empty() ? "" : ": ", detail);
+  const std::string where = repository.empty()
+                                ? fmt::format("registry `{}`", m_domain)
+                                : fmt::format("registry `{}`, repository `{}`", m_domain, repository);
+  return Error{fmt::format("{} {}: {}: {} (HTTP {}){}{}", request.method, request.url, where, what,
+                           response.status, detail.empty() ? "" : ": ", detail),
+               code};
+}
+
+Result<HttpResponse> Client::request(const Access& access, HttpRequest request, const BodySink& sink,
+                                     const std::function<Status()>& before_retry) {
+  HttpResponse response = TRY(send(access, request, sink, before_retry));
+  if (response.status / 100 == 2) return response;
+  return response_error(request, response, access.repository);
+}
+
+Result<HttpResponse> Client::request(std::string_view repository, HttpRequest request, const BodySink& sink,
+                                     const std::function<Status()>& before_retry) {
+  return this->request(Access{std::string(repository), false, {}}, std::move(request), sink, before_retry);
 }
 
 Status Client::ping(std::string_view repository) {
@@ -219,14 +286,15 @@ Result<FetchedManifest> Client::get_manifest(std::string_view repository, std::s
   FetchedManifest fetched{std::move(response.body), response.header("content-type"), Digest::of("")};
   fetched.digest = Digest::of(fetched.bytes);
   if (tag_or_digest.starts_with("sha256:") && fetched.digest.str() != tag_or_digest) {
-    return make_error("fetch manifest {}@{} from registry `{}`: content has digest {}", repository, tag_or_digest,
-                      m_domain, fetched.digest.str());
+    return make_error("fetch manifest {}@{} from registry `{}`: content has digest {}", repository,
+                      tag_or_digest, m_domain, fetched.digest.str());
   }
   // Registries may send generic types (application/json, text/plain): trust the document.
   if (auto semi = fetched.media_type.find(';'); semi != std::string::npos) fetched.media_type.resize(semi);
   auto sniffed = image::sniff_media_type(fetched.bytes);
   if (!sniffed.ok())
-    return std::move(sniffed).error().wrap("fetch manifest {}:{} from registry `{}`", repository, tag_or_digest, m_domain);
+    return std::move(sniffed).error().wrap("fetch manifest {}:{} from registry `{}`", repository,
+                                           tag_or_digest, m_domain);
   if (!sniffed->empty()) fetched.media_type = *sniffed;
   return fetched;
 }

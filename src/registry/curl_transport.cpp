@@ -28,6 +28,8 @@ struct Transfer {
   const BodySink* sink = nullptr;
   Error sink_error;
   bool sink_failed = false;
+  const BodySource* source = nullptr;
+  uint64_t sent = 0;  ///< bytes of `source` handed to curl
 };
 
 size_t on_header(char* data, size_t size, size_t count, void* user) {
@@ -43,8 +45,10 @@ size_t on_header(char* data, size_t size, size_t count, void* user) {
   std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
   std::string value = trim(line.substr(colon + 1));
   auto& slot = t->response.headers[name];
-  if (name == "www-authenticate" && !slot.empty()) slot += ", " + value;
-  else slot = value;
+  if (name == "www-authenticate" && !slot.empty())
+    slot += ", " + value;
+  else
+    slot = value;
   return size * count;
 }
 
@@ -64,6 +68,26 @@ size_t on_body(char* data, size_t size, size_t count, void* user) {
   }
   t->response.body.append(chunk);
   return chunk.size();
+}
+
+size_t on_read(char* buf, size_t size, size_t count, void* user) {
+  auto* t = static_cast<Transfer*>(user);
+  const uint64_t left = t->source->size - t->sent;
+  const size_t want = static_cast<size_t>(std::min<uint64_t>(left, size * count));
+  if (want == 0) return 0;
+  auto got = t->source->read(t->sent, buf, want);
+  if (!got.ok()) {
+    t->sink_error = std::move(got).error();
+    t->sink_failed = true;
+    return CURL_READFUNC_ABORT;
+  }
+  if (*got == 0) {
+    t->sink_error = Error{fmt::format("request body ended after {} of {} bytes", t->sent, t->source->size)};
+    t->sink_failed = true;
+    return CURL_READFUNC_ABORT;
+  }
+  t->sent += *got;
+  return *got;
 }
 
 bool is_retryable(CURLcode code) {
@@ -93,7 +117,8 @@ class CurlTransport final : public Transport {
     struct curl_slist* headers = nullptr;
     for (const auto& [name, value] : request.headers)
       headers = curl_slist_append(headers, (name + ": " + value).c_str());
-    if (!request.body.empty() || request.method == "PUT" || request.method == "POST") {
+    if (!request.body.empty() || request.source || request.method == "PUT" || request.method == "POST" ||
+        request.method == "PATCH") {
       // no "Expect: 100-continue" round trip
       headers = curl_slist_append(headers, "Expect:");
     }
@@ -137,8 +162,14 @@ class CurlTransport final : public Transport {
     } else if (request.method != "GET") {
       curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, request.method.c_str());
     }
-    if (!request.body.empty() || request.method == "PUT" || request.method == "POST" ||
-        request.method == "PATCH") {
+    if (request.source) {
+      t.source = &*request.source;
+      curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);  // with CUSTOMREQUEST: any method, streamed body
+      curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(request.source->size));
+      curl_easy_setopt(c, CURLOPT_READFUNCTION, on_read);
+      curl_easy_setopt(c, CURLOPT_READDATA, &t);
+    } else if (!request.body.empty() || request.method == "PUT" || request.method == "POST" ||
+               request.method == "PATCH") {
       curl_easy_setopt(c, CURLOPT_POSTFIELDS, request.body.data());
       curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request.body.size()));
     }

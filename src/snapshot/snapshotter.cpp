@@ -49,17 +49,37 @@ Result<std::string> in_userns(const executor::IdMap* map, const std::function<St
       map);
 }
 
-Result<Digest> diff_id_of(const fs::path& upper, std::optional<int64_t> clamp) {
+Result<layer::LayerDigests> digests_of(const fs::path& upper, std::optional<int64_t> clamp) {
   layer::WriteOptions options;
   options.kind = layer::TreeKind::overlay_upper;
   options.clamp_mtime = clamp;
-  auto digests = TRY(layer::layer_diff_id(upper, options));
-  return digests.diff_id;
+  return layer::layer_diff_id(upper, options);
+}
+
+// The result line of a commit child: "<diffID>" or "<diffID> <content> <tar size> <entries>".
+Result<std::string> commit_result(const fs::path& tree, std::optional<int64_t> clamp, bool with_info) {
+  auto d = TRY(digests_of(tree, clamp));
+  if (!with_info) return d.diff_id.str();
+  auto content = TRY(digests_of(tree, int64_t{0}));
+  return fmt::format("{} {} {} {}", d.diff_id.str(), content.diff_id.str(), d.tar_size, d.entries);
 }
 
 Result<Digest> parse_result_digest(const Result<std::string>& r) {
   if (!r) return r.error();
   return Digest::parse(r.value());
+}
+
+Result<Digest> parse_commit_result(const Result<std::string>& r, CommitInfo* info) {
+  if (!r) return r.error();
+  if (!info) return Digest::parse(r.value());
+  char diff[80] = {}, content[80] = {};
+  unsigned long long size = 0, entries = 0;
+  if (std::sscanf(r->c_str(), "%79s %79s %llu %llu", diff, content, &size, &entries) != 4)
+    return make_error("commit: bad result `{}`", *r);
+  info->content = TRY(Digest::parse(content));
+  info->tar_size = size;
+  info->entries = entries;
+  return Digest::parse(diff);
 }
 
 }  // namespace
@@ -81,6 +101,8 @@ Kind choose_kind(std::optional<Kind> requested, const fs::path& scratch, std::st
     probed = true;
     auto dir = TempDir::create("cbuild-probe-", scratch);
     Status s = dir ? Status{} : Status(dir.error());
+    // mkdtemp gives 0700: container root (an unprivileged host id as root) must pass through.
+    if (s && ::chmod(dir->path().c_str(), 0711) != 0) s = errno_error("chmod probe directory");
     if (s) {
       for (const char* sub : {"lower", "upper", "work", "merged"})
         if (s) s = make_owned_dir(dir->path() / sub, nullptr);
@@ -174,10 +196,11 @@ Result<std::vector<std::string>> Snapshotter::chain(const std::string& id) {
 }
 
 Result<store::SnapshotRecord> Snapshotter::store_layer(const fs::path& tree, const std::string& parent,
-                                                       const Digest& diff_id) {
+                                                       const Digest& diff_id, uint64_t size) {
   Digest id = TRY(next_chain(parent, diff_id));
   store::SnapshotRecord record;
   record.id = id.str();
+  record.size = size;
   record.parent = parent;
   record.diff_id = diff_id;
   record.info = k_info;
@@ -296,7 +319,7 @@ Result<Active> Snapshotter::prepare_native(const std::string& parent, Active act
 
 Result<store::SnapshotRecord> Snapshotter::commit(Active& active,
                                                   const std::vector<executor::CreatedPath>& created,
-                                                  std::optional<int64_t> clamp_mtime) {
+                                                  std::optional<int64_t> clamp_mtime, CommitInfo* info) {
   fs::path tree;
   Result<std::string> digest = std::string();
   if (auto* ovl = std::get_if<executor::OverlayRootfs>(&active.m_rootfs)) {
@@ -304,7 +327,7 @@ Result<store::SnapshotRecord> Snapshotter::commit(Active& active,
     digest = executor::run_in_userns(
         [&]() -> Result<std::string> {
           prune_copied_up(tree, active.m_lowers, remove_created(tree, created));
-          return TRY(diff_id_of(tree, clamp_mtime)).str();
+          return commit_result(tree, clamp_mtime, info != nullptr);
         },
         m_map);
   } else {
@@ -315,12 +338,18 @@ Result<store::SnapshotRecord> Snapshotter::commit(Active& active,
         [&]() -> Result<std::string> {
           auto restored = remove_created(root, created);
           TRY(write_native_diff(root, active.m_scratch / "before", tree, restored));
-          return TRY(diff_id_of(tree, clamp_mtime)).str();
+          return commit_result(tree, clamp_mtime, info != nullptr);
         },
         m_map);
   }
-  Digest diff_id = TRY(parse_result_digest(digest));
-  return store_layer(tree, active.m_parent, diff_id);
+  Digest diff_id = TRY(parse_commit_result(digest, info));
+  return store_layer(tree, active.m_parent, diff_id, info ? info->tar_size : 0);
+}
+
+Result<fs::path> Snapshotter::merged_view(const std::string& id) {
+  auto ids = TRY(chain(id));
+  if (ids.size() == 1) return m_store.snapshot_path(id);
+  return flattened(ids);
 }
 
 }  // namespace cbuild::snapshot

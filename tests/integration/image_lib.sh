@@ -6,7 +6,7 @@ set -euo pipefail
 : "${CBUILD:?path of the cbuild binary}"
 : "${CBUILD_SOURCE_DIR:?path of the source tree}"
 work=$(mktemp -d "${TMPDIR:-/tmp}/cbuild-image-XXXXXX")
-trap 'rm -rf "$work"' EXIT
+trap '[ -n "${KEEP:-}" ] || rm -rf "$work"' EXIT
 cb() { "$CBUILD" --root "$work/root" "$@"; }
 cb2() { "$CBUILD" --root "$work/root2" "$@"; }
 rootfs=$work/busybox-rootfs.tar.gz

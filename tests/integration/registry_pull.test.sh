@@ -3,56 +3,8 @@
 # re-pull, missing tag, htpasswd auth (no, wrong, docker-config and cbuild-auth-file
 # credentials), registry down, a multi-platform index, and a corrupt blob served by
 # tests/support/registry/fake_registry.py (detected, nothing stored).
-for tool in docker-registry skopeo htpasswd python3 jq curl; do
-  command -v "$tool" >/dev/null || { echo "SKIP: $tool not installed"; exit 77; }
-done
 source "$(dirname "$0")/image_lib.sh"
-
-pids=()
-stop_pid() {  # PID: SIGTERM, up to 5 s to exit, then SIGKILL (a registry may linger)
-  local pid=$1 i
-  kill "$pid" 2>/dev/null || return 0
-  for i in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-  kill -9 "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
-}
-cleanup() {
-  local pid
-  for pid in "${pids[@]}"; do stop_pid "$pid"; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_http() {  # URL: wait until it answers (any HTTP status)
-  for _ in $(seq 100); do
-    curl -s -o /dev/null "$1" && return 0
-    sleep 0.1
-  done
-  fail "nothing answers at $1"
-}
-# start_registry NAME [HTPASSWD_FILE]: sets $port and $registry_pid.
-start_registry() {
-  local dir=$work/$1
-  mkdir -p "$dir/data"
-  port=$(free_port)
-  {
-    echo "version: 0.1"
-    echo "log: {level: error}"
-    echo "storage: {filesystem: {rootdirectory: $dir/data}, delete: {enabled: true}}"
-    echo "http: {addr: 127.0.0.1:$port}"
-    [[ -n ${2:-} ]] && echo "auth: {htpasswd: {realm: cbuild-test, path: $2}}"
-  } >"$dir/config.yml"
-  docker-registry serve "$dir/config.yml" >"$dir/log" 2>&1 &
-  registry_pid=$!
-  pids+=("$registry_pid")
-  wait_http "http://127.0.0.1:$port/v2/"
-}
-skopeo_push() {  # SRC DEST [skopeo options]
-  local src=$1 dest=$2; shift 2
-  skopeo copy -q --dest-tls-verify=false "$@" "$src" "docker://$dest" >/dev/null
-}
-inspect() { "$CBUILD" --root "$1" inspect "$2" | jq -r ".[0].$3"; }
+source "$(dirname "$0")/registry_lib.sh"
 
 # The image to serve: busybox imported and saved as an OCI archive.
 cb import "$rootfs" test/busybox:1 >/dev/null
@@ -129,7 +81,7 @@ expect_fail "no manifest for platform linux/s390x in the index \(available: linu
 
 echo "== htpasswd-protected registry"
 htpasswd -Bbn alice s3cret >"$work/htpasswd"
-start_registry auth "$work/htpasswd"
+start_registry auth "{htpasswd: {realm: cbuild-test, path: $work/htpasswd}}"
 skopeo_push "oci-archive:$work/busybox-oci.tar" "127.0.0.1:$port/private/busybox:1" --dest-creds alice:s3cret
 export DOCKER_CONFIG=$work/docker-config CBUILD_AUTH_FILE=$work/cbuild-auth.json
 mkdir -p "$DOCKER_CONFIG"
@@ -158,11 +110,8 @@ mkdir -p "$served"
 tar -xf "$work/busybox-oci.tar" -C "$served"
 manifest_file=$served/blobs/sha256/$(jq -r '.manifests[0].digest' "$served/index.json" | cut -d: -f2)
 layer=$(jq -r '.layers[0].digest' "$manifest_file")
-python=$(command -v /usr/bin/python3 || command -v python3)  # not a shim that forks: the trap kills $!
-"$python" "$CBUILD_SOURCE_DIR/tests/support/registry/fake_registry.py" "$served" "$work/fake-port" --corrupt "$layer" &
-pids+=("$!")
-for _ in $(seq 100); do [[ -s $work/fake-port ]] && break; sleep 0.1; done
-fake_port=$(cat "$work/fake-port")
+start_python fake fake_registry.py "$served" "$work/fake.port" --corrupt "$layer"
+fake_port=$port
 wait_http "http://127.0.0.1:$fake_port/v2/"
 expect_fail "pull blob $layer of \`127.0.0.1:$fake_port/x/y\`.*digest mismatch" \
   "$CBUILD" --root "$work/c" pull "127.0.0.1:$fake_port/x/y:1"

@@ -100,4 +100,8 @@ Result<ApplyResult> apply_layer(const fs::path& archive, const fs::path& target,
 Result<ApplyResult> apply_layer_fd(int fd, std::string_view name, const fs::path& target,
                                    const ApplyOptions& options = {});
 
+/// An archive entry name made relative: "./a//b/" → "a/b"; "." and "./" → "". Errors
+/// (bad_input): absolute names, ".." components, names longer than PATH_MAX.
+Result<std::string> clean_entry_name(std::string_view name);
+
 }  // namespace cbuild::layer

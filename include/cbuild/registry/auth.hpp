@@ -54,11 +54,39 @@ class CredentialSource {
 
 /// Reads the `auths`/`credHelpers`/`credsStore` of one docker-format config document.
 /// Credential helpers are run only when the document names one for `host`.
-Result<std::optional<Credentials>> credentials_from_config(std::string_view config_json, std::string_view host);
+Result<std::optional<Credentials>> credentials_from_config(std::string_view config_json,
+                                                           std::string_view host);
 
 /// Runs `docker-credential-<helper> get` with `server_url` on stdin. A helper that reports
 /// "credentials not found" gives nullopt.
-Result<std::optional<Credentials>> run_credential_helper(std::string_view helper, std::string_view server_url);
+Result<std::optional<Credentials>> run_credential_helper(std::string_view helper,
+                                                         std::string_view server_url);
+
+/// What a credential helper printed and its exit status.
+struct HelperOutput {
+  int status = 0;
+  std::string text;
+};
+/// Runs `docker-credential-<helper> <action>` with `input` on stdin ("get", "store", "erase").
+Result<HelperOutput> run_helper_action(std::string_view helper, std::string_view action,
+                                       std::string_view input);
+
+/// True when a config key ("127.0.0.1:5000", "https://index.docker.io/v1/") names `host`.
+bool auth_key_matches(std::string_view key, std::string_view host);
+/// The server URL credentials of `host` are kept under: docker's historical
+/// `https://index.docker.io/v1/` for Docker Hub, else the host itself.
+std::string credential_server_url(std::string_view host);
+
+/// Credentials given directly (`cbuild login` verifying them before storing).
+class StaticCredentialSource final : public CredentialSource {
+ public:
+  explicit StaticCredentialSource(std::optional<Credentials> credentials)
+      : m_credentials(std::move(credentials)) {}
+  Result<std::optional<Credentials>> lookup(std::string_view) override { return m_credentials; }
+
+ private:
+  std::optional<Credentials> m_credentials;
+};
 
 /// The default files, as described above (missing files are skipped).
 class FileCredentialSource final : public CredentialSource {

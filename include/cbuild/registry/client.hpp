@@ -11,6 +11,9 @@
 /// `max_attempts` in all, waiting `initial_backoff` × 2ⁿ (a `Retry-After` in seconds is
 /// honoured up to 10 s). Other statuses are final; 401/403/404 give errors naming the
 /// registry and repository.
+///
+/// Tokens are asked for with every scope the request needs (`scope=` repeated) plus the
+/// scopes the challenge names, and cached per set of scopes.
 #include <chrono>
 #include <functional>
 #include <map>
@@ -40,6 +43,18 @@ inline constexpr std::string_view k_manifest_accept =
 /// `https://registry-1.docker.io` for docker.io, `http://127.0.0.1:5000`, ...
 std::string registry_base_url(std::string_view domain, const std::vector<std::string>& insecure_registries);
 
+/// The access a request needs, as bearer-token scopes: `repository:<name>:pull` or
+/// `:pull,push`, plus `repository:<other>:pull` for each repository a blob is mounted from.
+/// An empty repository asks for no scope (the `/v2/` check of `cbuild login`).
+struct Access {
+  std::string repository;
+  bool push = false;
+  std::vector<std::string> pull_from;
+
+  std::vector<std::string> scopes() const;
+  std::string key() const;  ///< the scopes joined with spaces (the token cache key)
+};
+
 /// A manifest or index as the registry served it (bytes kept exact).
 struct FetchedManifest {
   std::string bytes;
@@ -68,14 +83,26 @@ class Client {
   /// 2xx → the response; anything else → an error naming the registry and repository.
   Result<HttpResponse> request(std::string_view repository, HttpRequest request, const BodySink& sink = {},
                                const std::function<Status()>& before_retry = {});
+  /// The same with the access given (e.g. push).
+  Result<HttpResponse> request(const Access& access, HttpRequest request, const BodySink& sink = {},
+                               const std::function<Status()>& before_retry = {});
+  /// One request with retries and authentication; a response of any status is a value.
+  Result<HttpResponse> send(const Access& access, HttpRequest request, const BodySink& sink = {},
+                            const std::function<Status()>& before_retry = {});
+  /// The error for a failed response: "METHOD URL: registry `d`, repository `r`: not found
+  /// (HTTP 404): <registry's message>" (401/403 failure, 404 not_found).
+  Error response_error(const HttpRequest& request, const HttpResponse& response,
+                       std::string_view repository) const;
 
  private:
   Result<HttpResponse> send_with_retries(HttpRequest& request, const BodySink& sink,
                                          const std::function<Status()>& before_retry);
-  /// Answers a 401: sets m_authorization for `scope` from the challenge. False when there
-  /// is nothing more to try.
-  Result<bool> authenticate(const HttpResponse& response, const std::string& scope);
-  Result<std::string> fetch_token(const Challenge& challenge, const std::string& scope);
+  /// Answers a 401 to a request sent with Authorization `sent` (may be empty): sets
+  /// m_authorization for the access from the challenge. False when there is nothing new to
+  /// try (the value would be `sent` again). Comparing with what this request sent, not with
+  /// the cache, keeps parallel requests that all got a 401 from refusing each other.
+  Result<bool> authenticate(const HttpResponse& response, const Access& access, const std::string& sent);
+  Result<std::string> fetch_token(const Challenge& challenge, const Access& access);
   std::string authorization_for(const std::string& scope);
   Result<std::optional<Credentials>> credentials();
 

@@ -6,6 +6,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -17,11 +18,20 @@ namespace cbuild::registry {
 
 using HeaderList = std::vector<std::pair<std::string, std::string>>;
 
+/// A request body read on demand (blob uploads): `size` bytes, read by offset so that a
+/// retried request starts again from the beginning. `read` fills up to `n` bytes of `buf`
+/// with the bytes at `offset` and returns how many (0 only at the end).
+struct BodySource {
+  uint64_t size = 0;
+  std::function<Result<size_t>(uint64_t offset, char* buf, size_t n)> read;
+};
+
 struct HttpRequest {
   std::string method = "GET";
   std::string url;
-  HeaderList headers;  ///< sent as given ("Accept", "Authorization", ...)
-  std::string body;    ///< sent when not empty (or for PUT/POST)
+  HeaderList headers;                ///< sent as given ("Accept", "Authorization", ...)
+  std::string body;                  ///< sent when not empty (or for PUT/POST/PATCH), unless `source` is set
+  std::optional<BodySource> source;  ///< a streamed body instead of `body`
 };
 
 /// Receives the body of a successful (2xx) response in pieces; an error aborts the transfer.
@@ -32,8 +42,8 @@ struct HttpResponse {
   /// Header names lower-cased; of repeated headers the last is kept, except
   /// `www-authenticate`, whose values are joined with ", " as RFC 9110 allows.
   std::map<std::string, std::string> headers;
-  std::string body;   ///< the body, unless it went to a sink (2xx with a sink)
-  std::string error;  ///< transport failure text when status is 0
+  std::string body;        ///< the body, unless it went to a sink (2xx with a sink)
+  std::string error;       ///< transport failure text when status is 0
   bool retryable = false;  ///< status 0 only: timeout or connection dropped mid-transfer
 
   std::string header(std::string_view lower_name) const;

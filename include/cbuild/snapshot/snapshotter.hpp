@@ -63,6 +63,15 @@ class Active {
   const executor::IdMap* m_map = nullptr;
 };
 
+/// What a commit measured besides the diffID.
+struct CommitInfo {
+  /// The layer's digest with every mtime taken as 0: equal for two runs of a step that
+  /// wrote the same content at different times (the builder's early cutoff compares it).
+  Digest content;
+  uint64_t tar_size = 0;  ///< bytes of the uncompressed layer tar
+  uint64_t entries = 0;   ///< tar entries (0: the step changed nothing)
+};
+
 class Snapshotter {
  public:
   /// `map`: the build user namespace (default executor::host_id_map()). Installs a tree
@@ -85,9 +94,15 @@ class Snapshotter {
   /// Turn what the step changed into a snapshot on top of the parent: cbuild's mount points
   /// (`created`, from ExecResult) are removed first; mtimes are clamped to `clamp_mtime` in
   /// the diffID (SOURCE_DATE_EPOCH). Returns the stored record (id = chain id).
+  /// `info`, when given, receives the content digest and tar size (one more hash pass).
   Result<store::SnapshotRecord> commit(Active& active,
                                        const std::vector<executor::CreatedPath>& created,
-                                       std::optional<int64_t> clamp_mtime = std::nullopt);
+                                       std::optional<int64_t> clamp_mtime = std::nullopt,
+                                       CommitInfo* info = nullptr);
+
+  /// One directory holding the merged tree of snapshot `id` (read-only use: bind mounts
+  /// from a stage): the snapshot itself for a base layer, else its flattened chain.
+  Result<fs::path> merged_view(const std::string& id);
 
   /// The directories to stack for `id` (topmost first), flattening deep chains.
   Result<std::vector<fs::path>> lowerdirs(const std::string& id);
@@ -106,7 +121,7 @@ class Snapshotter {
   Result<Active> prepare_overlay(const std::string& parent, Active active);
   Result<Active> prepare_native(const std::string& parent, Active active);
   Result<store::SnapshotRecord> store_layer(const fs::path& tree, const std::string& parent,
-                                            const Digest& diff_id);
+                                            const Digest& diff_id, uint64_t size = 0);
 
   store::Store& m_store;
   Kind m_kind;

@@ -25,7 +25,18 @@ class FakeTransport final : public Transport {
     add("GET", url, std::move(r));
   }
 
-  Result<HttpResponse> send(const HttpRequest& request, const BodySink& sink) override {
+  /// A streamed body (`source`) is read whole and recorded as the request's `body`.
+  Result<HttpResponse> send(const HttpRequest& sent, const BodySink& sink) override {
+    HttpRequest request = sent;
+    if (request.source) {
+      request.body.assign(request.source->size, '\0');
+      for (uint64_t at = 0; at < request.source->size;) {
+        size_t n = TRY(request.source->read(at, request.body.data() + at, request.source->size - at));
+        if (n == 0) return make_error("fake transport: body source ended early");
+        at += n;
+      }
+      request.source.reset();
+    }
     HttpResponse response;
     {
       std::lock_guard lock(m_mutex);
@@ -52,6 +63,21 @@ class FakeTransport final : public Transport {
   std::vector<HttpRequest> requests() const {
     std::lock_guard lock(m_mutex);
     return m_requests;
+  }
+  /// "METHOD URL" of every request, in order.
+  std::vector<std::string> calls() const {
+    std::lock_guard lock(m_mutex);
+    std::vector<std::string> out;
+    for (const HttpRequest& r : m_requests) out.push_back(r.method + " " + r.url);
+    return out;
+  }
+  /// The requests whose "METHOD URL" starts with `prefix`.
+  std::vector<HttpRequest> requests_to(const std::string& prefix) const {
+    std::lock_guard lock(m_mutex);
+    std::vector<HttpRequest> out;
+    for (const HttpRequest& r : m_requests)
+      if ((r.method + " " + r.url).starts_with(prefix)) out.push_back(r);
+    return out;
   }
   /// Value of header `name` in request `i` (empty when absent).
   std::string request_header(size_t i, const std::string& name) const {

@@ -1,6 +1,8 @@
 #include "cbuild/registry/client.hpp"
 
 #include <catch2/catch.hpp>
+#include <condition_variable>
+#include <thread>
 
 #include "support/registry/fake_transport.hpp"
 
@@ -10,7 +12,8 @@ using namespace cbuild::registry::test;
 
 namespace {
 const std::string k_base = "http://127.0.0.1:5000";
-const std::string k_manifest = R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a","size":2},"layers":[]})";
+const std::string k_manifest =
+    R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a","size":2},"layers":[]})";
 ClientOptions fast() { return ClientOptions{{}, 4, std::chrono::milliseconds(0)}; }
 HttpResponse response(int status, std::string body = {}, std::map<std::string, std::string> headers = {}) {
   HttpResponse r;
@@ -53,7 +56,8 @@ TEST_CASE("5xx and 429 are retried with a bounded number of attempts", "[client]
   const std::string url = k_base + "/v2/x/manifests/1";
   t.add("GET", url, response(503));
   t.add("GET", url, response(429));
-  t.add("GET", url, response(200, k_manifest, {{"content-type", "application/vnd.oci.image.manifest.v1+json"}}));
+  t.add("GET", url,
+        response(200, k_manifest, {{"content-type", "application/vnd.oci.image.manifest.v1+json"}}));
   Client client(t, creds, "127.0.0.1:5000", fast());
   auto m = client.get_manifest("x", "1");
   REQUIRE(m.ok());
@@ -109,7 +113,8 @@ TEST_CASE("404 and 403 name the registry and repository", "[client]") {
                                     Catch::Contains("not found (HTTP 404): manifest unknown"));
   auto denied = client.get_manifest("team/app", "secret");
   REQUIRE_FALSE(denied.ok());
-  CHECK_THAT(denied.error().message, Catch::Contains("access denied (HTTP 403)") && Catch::Contains("team/app"));
+  CHECK_THAT(denied.error().message,
+             Catch::Contains("access denied (HTTP 403)") && Catch::Contains("team/app"));
 }
 
 TEST_CASE("bearer flow: token fetched with credentials, cached per scope", "[client]") {
@@ -121,7 +126,8 @@ TEST_CASE("bearer flow: token fetched with credentials, cached per scope", "[cli
   t.add("GET", m1, response(401, "", {{"www-authenticate", challenge}}));
   t.add("GET", m1, response(200, k_manifest));
   t.add("GET", k_base + "/v2/team/app/manifests/2", response(200, k_manifest));
-  const std::string token_url = "http://127.0.0.1:6000/token?x=1&service=my%20registry&scope=repository%3Ateam%2Fapp%3Apull";
+  const std::string token_url =
+      "http://127.0.0.1:6000/token?x=1&service=my%20registry&scope=repository%3Ateam%2Fapp%3Apull";
   t.add_get(token_url, 200, R"({"access_token":"tok123","expires_in":300})");
   Client client(t, creds, "127.0.0.1:5000", fast());
   REQUIRE(client.get_manifest("team/app", "1").ok());
@@ -148,7 +154,8 @@ TEST_CASE("bearer flow: anonymous token with `token` field; refused token is an 
   CHECK(t.request_header(2, "Authorization") == "Bearer anon");
 
   FakeTransport refused;
-  refused.add("GET", m, response(401, "", {{"www-authenticate", R"(Bearer realm="http://127.0.0.1:6000/t")"}}));
+  refused.add("GET", m,
+              response(401, "", {{"www-authenticate", R"(Bearer realm="http://127.0.0.1:6000/t")"}}));
   refused.add_get("http://127.0.0.1:6000/t?scope=repository%3Ax%3Apull", 401, "");
   Client c2(refused, none, "127.0.0.1:5000", fast());
   auto r = c2.get_manifest("x", "1");
@@ -156,7 +163,8 @@ TEST_CASE("bearer flow: anonymous token with `token` field; refused token is an 
   CHECK_THAT(r.error().message, Catch::Contains("token server") && Catch::Contains("anonymous access"));
 }
 
-TEST_CASE("basic flow: credentials sent after a Basic challenge; rejected ones not retried forever", "[client]") {
+TEST_CASE("basic flow: credentials sent after a Basic challenge; rejected ones not retried forever",
+          "[client]") {
   const std::string m = k_base + "/v2/x/manifests/1";
   const std::map<std::string, std::string> basic{{"www-authenticate", R"(Basic realm="Registry Realm")"}};
   FakeTransport t;
@@ -168,7 +176,9 @@ TEST_CASE("basic flow: credentials sent after a Basic challenge; rejected ones n
   CHECK(t.request_header(1, "Authorization") == "Basic dXNlcjpwYXNz");
 
   FakeTransport wrong;
-  wrong.add("GET", m, response(401, R"({"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]})", basic));
+  wrong.add(
+      "GET", m,
+      response(401, R"({"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]})", basic));
   Client c2(wrong, creds, "127.0.0.1:5000", fast());
   auto r = c2.get_manifest("x", "1");
   REQUIRE_FALSE(r.ok());
@@ -193,4 +203,58 @@ TEST_CASE("a manifest fetched by digest must match it", "[client]") {
   auto r = client.get_manifest("x", wanted);
   REQUIRE_FALSE(r.ok());
   CHECK_THAT(r.error().message, Catch::Contains("content has digest " + Digest::of(k_manifest).str()));
+}
+
+TEST_CASE("parallel requests that all got a 401 each retry with the credentials", "[client]") {
+  // Both requests are answered 401 only once both have arrived, so both authenticate.
+  class Barrier401 final : public Transport {
+   public:
+    Result<HttpResponse> send(const HttpRequest& request, const BodySink&) override {
+      bool authorized = false;
+      for (const auto& [name, value] : request.headers) authorized = authorized || name == "Authorization";
+      if (authorized) return response(200, "{}");
+      std::unique_lock lock(m_mutex);
+      ++m_unauthorized;
+      m_cv.notify_all();
+      m_cv.wait(lock, [&] { return m_unauthorized >= 2; });
+      return response(401, "", {{"www-authenticate", R"(Basic realm="r")"}});
+    }
+
+   private:
+    std::mutex m_mutex;
+    std::condition_variable m_cv;
+    int m_unauthorized = 0;
+  } t;
+  FixedCredentials creds(Credentials{"alice", "pw", {}});
+  Client client(t, creds, "127.0.0.1:5000", fast());
+  Status results[2];
+  std::thread other([&] { results[1] = client.ping("x"); });
+  results[0] = client.ping("x");
+  other.join();
+  CHECK(results[0].ok());
+  CHECK(results[1].ok());
+}
+
+TEST_CASE("Access: push and mount scopes; token request covers the challenge's scope once", "[client]") {
+  CHECK(Access{"team/app", true, {"team/base", "team/app"}}.key() ==
+        "repository:team/app:pull,push repository:team/base:pull");
+  CHECK(Access{"", false, {}}.scopes().empty());
+  FakeTransport t;
+  FixedCredentials creds;
+  t.add("HEAD", k_base + "/v2/x/blobs/sha256:1",
+        response(401, "",
+                 {{"www-authenticate",
+                   R"(Bearer realm="http://t/token",scope="repository:x:pull repository:y:pull")"}}));
+  t.add("HEAD", k_base + "/v2/x/blobs/sha256:1", response(200));
+  t.add_get("http://t/token?scope=repository%3Ax%3Apull%2Cpush&scope=repository%3Ay%3Apull", 200,
+            R"({"token":"T"})");
+  Client client(t, creds, "127.0.0.1:5000", fast());
+  HttpRequest head;
+  head.method = "HEAD";
+  head.url = k_base + "/v2/x/blobs/sha256:1";
+  auto r = client.send(Access{"x", true, {}}, head);
+  REQUIRE(r.ok());
+  CHECK(r->status == 200);
+  CHECK(t.requests().size() == 3);
+  CHECK(t.request_header(2, "Authorization") == "Bearer T");
 }

@@ -1,0 +1,311 @@
+#include "cbuild/build/copy.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include <climits>
+
+#include "cbuild/layer/override_stat.hpp"
+#include "copy_archive.hpp"
+#include "copy_fs.hpp"
+
+namespace cbuild::build {
+
+namespace {
+
+/// A destination written as a directory: "dir/", "dir/.", ".", "..", "".
+bool names_directory(std::string_view dest) {
+  return dest.empty() || dest == "." || dest == ".." || dest.ends_with('/') || dest.ends_with("/.") ||
+         dest.ends_with("/..");
+}
+
+std::string join_rel(std::string_view dir, std::string_view name) {
+  if (dir.empty()) return std::string(name);
+  if (name.empty()) return std::string(dir);
+  return fmt::format("{}/{}", dir, name);
+}
+
+/// A directory of the copied tree, whose mode and times are set once it is filled.
+struct PendingDir {
+  std::string rel;  // relative to the destination directory
+  mode_t mode;
+  timespec times[2];
+};
+
+class Copier {
+ public:
+  Copier(const CopyRoot& root, const CopyRequest& request) : m_root(root), m_req(request) {
+    if (request.chown)
+      m_owner = {request.chown->uid, request.chown->gid, &request.ids};
+    else
+      m_owner = {0, 0, &request.ids};
+  }
+
+  Result<CopyStats> run() {
+    std::string dest = m_req.dest.starts_with('/') ? m_req.dest : join_rel(m_req.workdir, m_req.dest);
+    dest = "/" + copy_clean_path(dest);
+    bool dir_syntax = names_directory(m_req.dest);
+    if (m_req.single_file && m_req.items.size() == 1 && !TRY(extracts(m_req.items[0]))) {
+      const CopyItem& item = m_req.items[0];
+      auto resolved = TRY(m_root.resolve(dest));
+      if (dir_syntax || resolved.is_dir) {
+        TRY(open_dest(resolved.rel));
+        TRY(place(item, item.rel));
+      } else {
+        auto [parent, name] = copy_split_parent(resolved.rel);
+        TRY(open_dest(parent));
+        TRY(place(item, name));
+      }
+    } else {
+      TRY(open_dest(dest));
+      for (const auto& item : m_req.items) {
+        if (TRY(extracts(item))) {
+          TRY(extract(item));
+        } else {
+          TRY(place(item, item.rel));
+        }
+      }
+    }
+    TRY(finish_dirs());
+    return m_stats;
+  }
+
+ private:
+  Status open_dest(std::string_view rel) {
+    m_dest_fd = TRY(m_root.make_dirs(rel, m_owner));
+    std::string clean = copy_clean_path(rel);
+    m_dest_display = clean.empty() ? "" : "/" + clean;
+    return {};
+  }
+
+  /// How messages name the destination directory and a path below it.
+  std::string dest_name() const { return m_dest_display.empty() ? "/" : m_dest_display; }
+  std::string display(std::string_view rel) const { return m_dest_display + "/" + std::string(rel); }
+
+  Result<bool> extracts(const CopyItem& item) const {
+    if (!m_req.extract_archives || item.content || item.in_directory) return false;
+    return copy_is_archive(item.source);
+  }
+
+  Status extract(const CopyItem& item) {
+    CopyExtractOptions options;
+    if (m_req.chown) options.chown = m_owner;
+    options.ids = &m_req.ids;
+    auto stats = copy_extract_archive(item.source, m_dest_fd.get(), m_dest_display, options);
+    if (!stats) return std::move(stats).error().wrap("extract `{}`", item.source.string());
+    m_stats.files += stats->files;
+    m_stats.bytes += stats->bytes;
+    ++m_stats.archives_extracted;
+    return {};
+  }
+
+  /// The directory `parent` below the destination, created if missing (cached: the items
+  /// of one directory come together).
+  Result<int> parent_fd(const std::string& parent) {
+    if (!m_parent_fd || parent != m_parent) {
+      m_parent_fd = TRY(copy_open_subdir(m_dest_fd.get(), parent, m_owner, m_dest_display));
+      m_parent = parent;
+    }
+    return m_parent_fd.get();
+  }
+
+  Status place(const CopyItem& item, const std::string& rel_in) {
+    std::string rel = copy_clean_path(rel_in);
+    if (item.content) {
+      if (rel.empty())
+        return make_error(ExitCode::bad_input, "inline file for `{}` has no name", dest_name());
+      auto [parent, name] = copy_split_parent(rel);
+      return write_inline(TRY(parent_fd(parent)), name, rel, *item.content, item.mtime_sec);
+    }
+    struct stat st {};
+    if (::lstat(item.source.c_str(), &st) != 0)
+      return errno_error(fmt::format("stat `{}`", item.source.string()));
+    if (rel.empty()) {
+      if (S_ISDIR(st.st_mode)) return {};  // a directory source's own entry: dest itself
+      return make_error(ExitCode::bad_input, "copy `{}`: no destination name", item.source.string());
+    }
+    auto [parent, name] = copy_split_parent(rel);
+    int pfd = TRY(parent_fd(parent));
+    switch (st.st_mode & S_IFMT) {
+      case S_IFREG:
+        return copy_regular(item.source, st, pfd, name, rel);
+      case S_IFDIR:
+        return copy_dir(item.source, st, pfd, name, rel);
+      case S_IFLNK:
+        return copy_symlink(item.source, st, pfd, name, rel);
+      case S_IFSOCK:
+        return {};  // sockets are not copied (as fsutil)
+      default:
+        return copy_special(st, pfd, name, rel);
+    }
+  }
+
+  mode_t wanted_mode(const struct stat& st) const {
+    return m_req.chmod ? (*m_req.chmod & 07777) : (st.st_mode & 07777);
+  }
+
+  /// Owner, mode, xattrs and times of a new file or directory `fd`.
+  Status finish_file(int fd, mode_t mode, int src_fd, const timespec times[2], const std::string& shown) {
+    TRY(copy_set_owner(fd, m_owner, mode, shown));
+    if (::fchmod(fd, mode) != 0) return errno_error(fmt::format("chmod `{}`", shown));
+    if (src_fd >= 0) TRY(copy_xattrs_fd(src_fd, fd, shown));
+    if (times && ::futimens(fd, times) != 0) return errno_error(fmt::format("set times of `{}`", shown));
+    return {};
+  }
+
+  Status copy_regular(const fs::path& src, const struct stat& st, int pfd, const std::string& name,
+                      const std::string& rel) {
+    std::string shown = display(rel);
+    UniqueFd in(::open(src.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+    if (!in) return errno_error(fmt::format("open `{}`", src.string()));
+    TRY(copy_clear_target(pfd, name, shown));
+    UniqueFd out(::openat(pfd, name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+    if (!out) return errno_error(fmt::format("create `{}`", shown));
+    m_stats.bytes += TRY(copy_file_data(in.get(), out.get(), static_cast<uint64_t>(st.st_size), shown));
+    const timespec times[2] = {st.st_atim, st.st_mtim};
+    TRY(finish_file(out.get(), wanted_mode(st), in.get(), times, shown));
+    ++m_stats.files;
+    return {};
+  }
+
+  Status write_inline(int pfd, const std::string& name, const std::string& rel, const std::string& content,
+                      int64_t mtime_sec) {
+    std::string shown = display(rel);
+    TRY(copy_clear_target(pfd, name, shown));
+    UniqueFd out(::openat(pfd, name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+    if (!out) return errno_error(fmt::format("create `{}`", shown));
+    if (auto st = write_all(out.get(), content); !st) return std::move(st).error().wrap("write `{}`", shown);
+    timespec t{mtime_sec < 0 ? 0 : static_cast<time_t>(mtime_sec), 0};
+    const timespec times[2] = {t, t};
+    TRY(finish_file(out.get(), m_req.chmod ? (*m_req.chmod & 07777) : 0644, -1, times, shown));
+    m_stats.bytes += content.size();
+    ++m_stats.files;
+    return {};
+  }
+
+  Status copy_dir(const fs::path& src, const struct stat& st, int pfd, const std::string& name,
+                  const std::string& rel) {
+    std::string shown = display(rel);
+    struct stat cur {};
+    if (::fstatat(pfd, name.c_str(), &cur, AT_SYMLINK_NOFOLLOW) != 0) {
+      if (errno != ENOENT) return errno_error(fmt::format("stat `{}`", shown));
+      if (::mkdirat(pfd, name.c_str(), 0700) != 0)
+        return errno_error(fmt::format("create directory `{}`", shown));
+    } else if (!S_ISDIR(cur.st_mode)) {
+      return make_error(ExitCode::bad_input, "cannot copy directory `{}` onto non-directory `{}`",
+                        src.string(), shown);
+    }
+    UniqueFd out(::openat(pfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!out) return errno_error(fmt::format("open directory `{}`", shown));
+    UniqueFd in(::open(src.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!in) return errno_error(fmt::format("open `{}`", src.string()));
+    mode_t mode = wanted_mode(st);
+    TRY(copy_set_owner(out.get(), m_owner, mode, shown));
+    TRY(copy_xattrs_fd(in.get(), out.get(), shown));
+    m_dirs.push_back({rel, mode, {st.st_atim, st.st_mtim}});
+    return {};
+  }
+
+  Status copy_symlink(const fs::path& src, const struct stat& st, int pfd, const std::string& name,
+                      const std::string& rel) {
+    std::string shown = display(rel);
+    std::string target(PATH_MAX, '\0');
+    ssize_t n = ::readlink(src.c_str(), target.data(), target.size());
+    if (n < 0) return errno_error(fmt::format("read link `{}`", src.string()));
+    target.resize(static_cast<size_t>(n));
+    TRY(copy_clear_target(pfd, name, shown));
+    if (::symlinkat(target.c_str(), pfd, name.c_str()) != 0)
+      return errno_error(fmt::format("create symlink `{}`", shown));
+    TRY(copy_set_link_owner(pfd, name, m_owner, shown));
+    copy_xattrs_link(src, pfd, name);
+    const timespec times[2] = {st.st_atim, st.st_mtim};
+    if (::utimensat(pfd, name.c_str(), times, AT_SYMLINK_NOFOLLOW) != 0)
+      return errno_error(fmt::format("set times of `{}`", shown));
+    ++m_stats.files;
+    return {};
+  }
+
+  /// Fifos and devices. A device that may not be created (unprivileged) becomes an empty
+  /// file with its type recorded in override_stat, as the layer applier does.
+  Status copy_special(const struct stat& st, int pfd, const std::string& name, const std::string& rel) {
+    std::string shown = display(rel);
+    TRY(copy_clear_target(pfd, name, shown));
+    mode_t mode = wanted_mode(st);
+    const timespec times[2] = {st.st_atim, st.st_mtim};
+    if (::mknodat(pfd, name.c_str(), (st.st_mode & S_IFMT) | 0600, st.st_rdev) == 0) {
+      auto [uid, gid] = std::pair{m_owner.uid, m_owner.gid};
+      auto host_uid = m_req.ids.uids.to_host(uid), host_gid = m_req.ids.gids.to_host(gid);
+      if (!host_uid || !host_gid)
+        return make_error(ExitCode::bad_input, "owner {}:{} is outside the id map", uid, gid);
+      (void)::fchownat(pfd, name.c_str(), *host_uid, *host_gid, AT_SYMLINK_NOFOLLOW);
+      if (::fchmodat(pfd, name.c_str(), mode, 0) != 0) return errno_error(fmt::format("chmod `{}`", shown));
+      if (::utimensat(pfd, name.c_str(), times, AT_SYMLINK_NOFOLLOW) != 0)
+        return errno_error(fmt::format("set times of `{}`", shown));
+      ++m_stats.files;
+      return {};
+    }
+    if (errno != EPERM || S_ISFIFO(st.st_mode)) return errno_error(fmt::format("create `{}`", shown));
+    UniqueFd out(::openat(pfd, name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+    if (!out) return errno_error(fmt::format("create `{}`", shown));
+    layer::OverrideStat over{m_owner.uid,         m_owner.gid,       mode,
+                             st.st_mode & S_IFMT, major(st.st_rdev), minor(st.st_rdev)};
+    std::string value = over.format();
+    if (::fsetxattr(out.get(), layer::k_override_stat_xattr.data(), value.data(), value.size(), 0) != 0)
+      return errno_error(fmt::format("record device `{}` in xattr", shown));
+    if (::fchmod(out.get(), mode) != 0 || ::futimens(out.get(), times) != 0)
+      return errno_error(fmt::format("set metadata of `{}`", shown));
+    ++m_stats.files;
+    return {};
+  }
+
+  /// Modes and times of the copied directories, deepest (last listed) first, once their
+  /// contents are written.
+  Status finish_dirs() {
+    m_parent_fd.reset();
+    for (auto it = m_dirs.rbegin(); it != m_dirs.rend(); ++it) {
+      auto [parent, name] = copy_split_parent(it->rel);
+      std::string shown = display(it->rel);
+      UniqueFd pfd = TRY(copy_open_subdir(m_dest_fd.get(), parent, m_owner, m_dest_display));
+      UniqueFd fd(::openat(pfd.get(), name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+      if (!fd) return errno_error(fmt::format("open directory `{}`", shown));
+      if (::fchmod(fd.get(), it->mode) != 0) return errno_error(fmt::format("chmod `{}`", shown));
+      if (::futimens(fd.get(), it->times) != 0) return errno_error(fmt::format("set times of `{}`", shown));
+    }
+    return {};
+  }
+
+  const CopyRoot& m_root;
+  const CopyRequest& m_req;
+  CopyIds m_owner;
+  CopyStats m_stats;
+  UniqueFd m_dest_fd;
+  std::string m_dest_display;
+  std::string m_parent;
+  UniqueFd m_parent_fd;
+  std::vector<PendingDir> m_dirs;
+};
+
+}  // namespace
+
+Result<CopyStats> copy_into(const fs::path& root, const CopyRequest& request) {
+  auto croot = TRY(CopyRoot::open(root));
+  Copier copier(croot, request);
+  return copier.run();
+}
+
+Result<mode_t> parse_chmod(std::string_view text) {
+  bool octal =
+      !text.empty() && text.size() <= 5 && text.find_first_not_of("01234567") == std::string_view::npos;
+  if (!octal)
+    return make_error(ExitCode::bad_input,
+                      "invalid --chmod `{}`: only octal modes are supported (for example --chmod=755)", text);
+  mode_t mode = 0;
+  for (char c : text) mode = mode * 8 + static_cast<mode_t>(c - '0');
+  if (mode > 07777) return make_error(ExitCode::bad_input, "invalid --chmod `{}`: mode is above 7777", text);
+  return mode;
+}
+
+}  // namespace cbuild::build

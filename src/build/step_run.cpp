@@ -1,0 +1,346 @@
+// RUN: the container spec of a step (command, environment, mounts) and its cache-key
+// inputs. Cache mounts persist in the store (cache-mounts/), never in a layer.
+#include <sched.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include <cstdlib>
+
+#include "build_internal.hpp"
+#include "cbuild/context/select.hpp"
+#include "cbuild/executor/container.hpp"
+#include "cbuild/executor/userns.hpp"
+
+namespace cbuild::build {
+namespace {
+
+namespace df = dockerfile;
+
+const df::RunCommand& run_command(const plan::Step& step) { return std::get<df::RunCommand>(step.command); }
+
+std::vector<std::string> shell_of(const plan::Step& step) {
+  return step.shell.empty() ? std::vector<std::string>{"/bin/sh", "-c"} : step.shell;
+}
+
+// The command line: exec form as is; shell form through SHELL; a lone heredoc is the
+// script (run directly when it starts with #!, written to a file mounted at /dev/pipes).
+struct Command {
+  std::vector<std::string> args;
+  std::optional<std::pair<std::string, std::string>> script;  ///< name, content
+};
+
+Command command_of(const plan::Step& step) {
+  const auto& cl = run_command(step).command;
+  Command c;
+  if (!cl.prepend_shell) {
+    c.args = cl.args;
+    return c;
+  }
+  std::string line = cl.args.empty() ? "" : cl.args.front();
+  std::string trimmed = line;
+  while (!trimmed.empty() && std::isspace(static_cast<unsigned char>(trimmed.back()))) trimmed.pop_back();
+  if (cl.files.size() == 1 && trimmed.starts_with("<<") && trimmed.find(' ') == std::string::npos) {
+    const auto& h = cl.files.front();
+    if (h.data.starts_with("#!")) {
+      c.script = {h.name, h.data};
+      c.args = {"/dev/pipes/" + h.name};
+      return c;
+    }
+    c.args = shell_of(step);
+    c.args.push_back(h.data);
+    return c;
+  }
+  std::string script = line;
+  for (const auto& h : cl.files) script += "\n" + h.data + h.name;
+  c.args = shell_of(step);
+  c.args.push_back(script);
+  return c;
+}
+
+executor::NetworkMode network_of(const BuildEnv& env, const plan::Step& step) {
+  std::string mode = run_command(step).network;
+  if (mode == "default") mode = env.options.network;
+  return mode == "none" ? executor::NetworkMode::none : executor::NetworkMode::host;
+}
+
+const SecretSource* find_secret(const BuildEnv& env, const std::string& id) {
+  for (const auto& s : env.options.secrets)
+    if (s.id == id) return &s;
+  return nullptr;
+}
+
+const SshSource* find_ssh(const BuildEnv& env, const std::string& id) {
+  for (const auto& s : env.options.ssh)
+    if (s.id == id) return &s;
+  return nullptr;
+}
+
+Result<std::optional<std::string>> secret_content(const BuildEnv& env, const df::MountSpec& m) {
+  const SecretSource* s = find_secret(env, m.id);
+  if (!s) {
+    if (m.required) return make_error(ExitCode::bad_input, "secret `{}` is required but was not given (--secret id={},src=FILE)", m.id, m.id);
+    return std::optional<std::string>();
+  }
+  if (!s->env.empty()) {
+    const char* v = std::getenv(s->env.c_str());
+    if (!v) return make_error(ExitCode::bad_input, "secret `{}`: environment variable {} is not set", s->id, s->env);
+    return std::optional<std::string>(v);
+  }
+  auto data = read_file(s->file);
+  if (!data) return std::move(data).error().wrap("secret `{}`", s->id);
+  return std::optional<std::string>(std::move(*data));
+}
+
+// Checksum of a context directory or file bind-mounted into a step.
+Result<std::string> bind_content(const BuildEnv& env, const context::Context& ctx, const std::string& source,
+                                 bool is_main_context) {
+  context::SelectOptions sel;
+  sel.sources = {source.empty() ? "." : source};
+  sel.instruction = "RUN --mount";
+  auto selection = TRY(context::select_files(ctx, sel));
+  context::ChecksumOptions options;
+  std::unique_lock lock(*env.stat_mutex, std::defer_lock);
+  if (is_main_context && env.stat_cache) {
+    lock.lock();
+    options.cache = env.stat_cache;
+  }
+  auto sum = TRY(context::checksum(ctx, selection, options));
+  return sum.digest.str();
+}
+
+std::string clean_source(std::string s) {
+  while (s.starts_with("/")) s.erase(0, 1);
+  return s;
+}
+
+Status copy_tree_in_userns(const fs::path& from, const fs::path& to, const executor::IdMap& map) {
+  auto r = executor::run_in_userns(
+      [&]() -> Result<std::string> {
+        std::error_code ec;
+        fs::copy(from, to, fs::copy_options::recursive | fs::copy_options::copy_symlinks, ec);
+        if (ec) return make_error("copy `{}` to `{}`: {}", from.string(), to.string(), ec.message());
+        return std::string();
+      },
+      &map);
+  if (!r) return r.error();
+  return {};
+}
+
+}  // namespace
+
+Result<Json> run_key_inputs(const BuildEnv& env, const plan::Step& step, const SourceLookup& sources) {
+  const auto& run = run_command(step);
+  Json inputs = Json::object();
+  Json envs = Json::array();
+  for (const auto& [k, v] : step.env) envs.push_back(k + "=" + v);
+  Json args = Json::object();
+  for (const auto& a : step.args)
+    if (a.cache_relevant) args[a.name] = a.value;
+  inputs["env"] = envs;
+  inputs["args"] = args;
+  inputs["user"] = step.user;
+  inputs["workdir"] = step.workdir;
+  inputs["shell"] = shell_of(step);
+  inputs["network"] = network_of(env, step) == executor::NetworkMode::none ? "none" : "host";
+  inputs["security"] = run.security;
+  Json mounts = Json::array();
+  Json from = Json::object();
+  for (const auto& m : run.mounts) {
+    Json j = {{"type", std::string(df::to_string(m.type))}, {"target", m.target}};
+    switch (m.type) {
+      case df::MountType::bind: {
+        j["source"] = m.source;
+        j["readonly"] = m.readonly;
+        if (!m.from.empty()) {
+          SourceTree src = TRY(sources(m.from));
+          j["from"] = m.from;
+          if (src.context)
+            j["content"] = TRY(bind_content(env, *src.context, clean_source(m.source), false));
+          else
+            from[m.from] = src.identity.str();
+        } else {
+          j["content"] = TRY(bind_content(env, *env.context, clean_source(m.source), true));
+        }
+        break;
+      }
+      case df::MountType::cache:
+        j["id"] = m.id;
+        j["sharing"] = std::string(df::to_string(m.sharing));
+        j["readonly"] = m.readonly;
+        j["mode"] = m.mode.value_or(0755);
+        j["uid"] = m.uid.value_or(0);
+        j["gid"] = m.gid.value_or(0);
+        if (!m.from.empty()) {
+          SourceTree src = TRY(sources(m.from));
+          j["from"] = m.from;
+          j["source"] = m.source;
+          j["content"] = src.identity.str();
+        }
+        break;
+      case df::MountType::tmpfs: j["size"] = m.size.value_or(0); break;
+      case df::MountType::secret:
+        // The id and where it goes, never the content.
+        j["id"] = m.id;
+        if (m.env) j["env"] = *m.env;
+        break;
+      case df::MountType::ssh: j["id"] = m.id; break;
+    }
+    mounts.push_back(std::move(j));
+  }
+  if (!mounts.empty()) inputs["mounts"] = mounts;
+  if (!from.empty()) inputs["from"] = from;
+  return inputs;
+}
+
+Result<Executed> execute_run(const BuildEnv& env, const plan::Stage& stage, const plan::Step& step,
+                             const StageState& state, const SourceLookup& sources, int vertex) {
+  const auto& run = run_command(step);
+  if (run.security == "insecure")
+    return make_error(ExitCode::bad_input, "RUN --security=insecure is not allowed: cbuild steps always run sandboxed");
+  Executed ex;
+  ex.active = TRY(env.snapshotter.prepare(state.snapshot));
+
+  executor::ExecSpec spec;
+  spec.rootfs = ex.active->rootfs();
+  Command cmd = command_of(step);
+  spec.args = cmd.args;
+  std::map<std::string, std::string> vars;
+  for (const auto& a : step.args) vars[a.name] = a.value;
+  for (const auto& [k, v] : step.env) vars[k] = v;
+  spec.cwd = step.workdir.empty() ? "/" : step.workdir;
+  spec.user = step.user;
+  spec.network = network_of(env, step);
+  spec.id_map = &env.map;
+  spec.state_parent = env.store.session_dir();
+  spec.on_output = [&](executor::Stream s, std::string_view data) {
+    env.progress.log(vertex, s == executor::Stream::err, data);
+  };
+
+  std::vector<store::FileLock> locks;
+  std::vector<TempDir> temps;
+  if (cmd.script) {
+    auto dir = TRY(TempDir::create("script-", env.store.session_dir()));
+    fs::path file = dir.path() / cmd.script->first;
+    TRY(write_file_atomic(file, cmd.script->second, 0755));
+    (void)::chmod(dir.path().c_str(), 0755);
+    spec.mounts.push_back(executor::BindMount{file, "/dev/pipes/" + cmd.script->first, true});
+    temps.push_back(std::move(dir));
+  }
+  int ssh_index = 0;
+  for (const auto& m : run.mounts) {
+    switch (m.type) {
+      case df::MountType::bind: {
+        fs::path source;
+        std::string rel = clean_source(m.source);
+        if (m.from.empty()) {
+          source = env.context->root() / rel;
+        } else {
+          SourceTree src = TRY(sources(m.from));
+          if (src.context) {
+            source = src.context->root() / rel;
+          } else {
+            auto temp = TRY(TempDir::create("empty-", env.store.session_dir()));
+            fs::path base = src.snapshot.empty() ? temp.path() : TRY(env.snapshotter.merged_view(src.snapshot));
+            source = base / rel;
+            temps.push_back(std::move(temp));
+          }
+        }
+        if (!m.readonly) {
+          // Writes are allowed and thrown away: the step sees a private copy.
+          auto copy = TRY(TempDir::create("bind-", env.store.session_dir()));
+          TRY(executor::own_for_container(copy.path(), &env.map));
+          TRY(copy_tree_in_userns(source, copy.path() / "data", env.map));
+          source = copy.path() / "data";
+          temps.push_back(std::move(copy));
+        }
+        spec.mounts.push_back(executor::BindMount{source, m.target, m.readonly});
+        break;
+      }
+      case df::MountType::cache: {
+        auto record = TRY(env.store.cache_mount(m.id));
+        fs::path dir = record.path;
+        if (m.sharing == df::CacheSharing::locked) {
+          locks.push_back(TRY(env.store.lock("cache-mount-" + m.id, store::LockMode::exclusive)));
+        } else if (m.sharing == df::CacheSharing::private_) {
+          auto held = env.store.lock("cache-mount-" + m.id, store::LockMode::exclusive, std::chrono::milliseconds(0));
+          if (held) {
+            locks.push_back(std::move(*held));
+          } else {
+            auto temp = TRY(TempDir::create("cache-private-", env.store.session_dir()));
+            dir = temp.path();
+            temps.push_back(std::move(temp));
+          }
+        }
+        std::error_code ec;
+        if (fs::is_empty(dir, ec)) {
+          if (!m.from.empty()) {
+            SourceTree src = TRY(sources(m.from));
+            fs::path base = src.context ? src.context->root()
+                                        : (src.snapshot.empty() ? fs::path() : TRY(env.snapshotter.merged_view(src.snapshot)));
+            if (!base.empty()) {
+              TRY(executor::own_for_container(dir, &env.map));
+              auto r = executor::run_in_userns(
+                  [&]() -> Result<std::string> {
+                    std::error_code e;
+                    for (const auto& entry : fs::directory_iterator(base / clean_source(m.source), e))
+                      fs::copy(entry.path(), dir / entry.path().filename(),
+                               fs::copy_options::recursive | fs::copy_options::copy_symlinks, e);
+                    if (e) return make_error("seed cache mount `{}`: {}", m.id, e.message());
+                    return std::string();
+                  },
+                  &env.map);
+              if (!r) return std::move(r).error();
+            }
+          }
+          TRY(executor::set_container_owner(dir, m.uid.value_or(0), m.gid.value_or(0), m.mode.value_or(0755),
+                                            &env.map));
+        }
+        spec.mounts.push_back(executor::BindMount{dir, m.target, m.readonly});
+        break;
+      }
+      case df::MountType::tmpfs: spec.mounts.push_back(executor::TmpfsMount{m.target, m.size.value_or(0)}); break;
+      case df::MountType::secret: {
+        auto content = TRY(secret_content(env, m));
+        if (!content) break;
+        if (m.env) vars[*m.env] = *content;
+        if (!m.target.empty() || !m.env) {
+          std::string target = m.target.empty() ? "/run/secrets/" + m.id : m.target;
+          spec.mounts.push_back(executor::SecretMount{target, std::move(*content), m.uid.value_or(0),
+                                                      m.gid.value_or(0), m.mode.value_or(0400)});
+        }
+        break;
+      }
+      case df::MountType::ssh: {
+        const SshSource* s = find_ssh(env, m.id);
+        fs::path socket = s ? s->socket : fs::path();
+        if (s && socket.empty()) {
+          const char* sock = std::getenv("SSH_AUTH_SOCK");
+          if (sock) socket = sock;
+        }
+        if (socket.empty()) {
+          if (m.required)
+            return make_error(ExitCode::bad_input, "ssh agent `{}` is required but was not given (--ssh {})", m.id, m.id);
+          break;
+        }
+        std::string target = m.target.empty() ? fmt::format("/run/buildkit/ssh_agent.{}", ssh_index) : m.target;
+        spec.mounts.push_back(executor::SshMount{socket, target, m.uid.value_or(0), m.gid.value_or(0), m.mode.value_or(0600)});
+        ++ssh_index;
+        break;
+      }
+    }
+  }
+  for (const auto& [k, v] : vars) spec.env.push_back(k + "=" + v);
+  (void)stage;
+
+  auto result = TRY(executor::run_container(spec));
+  if (result.exit_code != 0) {
+    std::string shown = cmd.args.empty() ? step.text : step.text.substr(step.text.find(' ') + 1);
+    return make_error(ExitCode::step_failed, "{}", executor::failure_message(result, shown));
+  }
+  ex.created = std::move(result.created);
+  return ex;
+}
+
+}  // namespace cbuild::build

@@ -1,0 +1,152 @@
+#!/usr/bin/env bash
+# Build scenarios that must behave the same as root and as an unprivileged user:
+# RUN output and exit codes, chown'd ownership in the layer, whiteouts, each mount type,
+# secrets absent from the store, network none, USER/WORKDIR/SHELL, COPY/ADD forms, and
+# identical images from both snapshotters. Usage: scenarios.sh CBUILD MAKE_BUSYBOX_ROOTFS
+set -euo pipefail
+CBUILD=$1
+MAKE_ROOTFS=$2
+work=$(mktemp -d "${TMPDIR:-/tmp}/cbuild-scen-XXXXXX")
+chmod 711 "$work"  # as root, steps run as an unprivileged host id that must reach the store
+cleanup() {
+  [ -z "${KEEP:-}" ] || return 0
+  # Unprivileged, snapshot files belong to subordinate ids: remove them in a user namespace.
+  rm -rf "$work" 2>/dev/null || unshare --map-root-user --map-auto --user rm -rf "$work"
+}
+trap cleanup EXIT
+fail() { echo "FAIL ($(id -un)): $*" >&2; exit 1; }
+cb() { "$CBUILD" --root "$work/root" "$@"; }
+
+SOURCE_DATE_EPOCH=1704067200 bash "$MAKE_ROOTFS" "$work/busybox.tar.gz" >/dev/null
+for r in root root-native root-overlay; do
+  "$CBUILD" --root "$work/$r" import "$work/busybox.tar.gz" busybox:1.36 >/dev/null
+done
+
+# ---- the project -------------------------------------------------------------------
+ctx=$work/ctx
+mkdir -p "$ctx/src" "$ctx/app/a" "$ctx/app/b" "$work/tarsrc/d"
+echo one >"$ctx/src/one.txt"
+echo two >"$ctx/src/two.txt"
+echo keep >"$ctx/src/keep.log"
+echo ignored >"$ctx/top.log"
+echo A >"$ctx/app/a/Cargo.toml"
+echo B >"$ctx/app/b/Cargo.toml"
+echo intar >"$work/tarsrc/d/f"
+tar --owner=0 --group=0 -czf "$ctx/bundle.tar.gz" -C "$work/tarsrc" .
+echo '*.log' >"$ctx/.dockerignore"
+echo "s3cr3t-$(date +%s%N)" >"$work/secret"
+secret=$(cat "$work/secret")
+cat >"$ctx/Dockerfile" <<'DOCKERFILE'
+FROM busybox:1.36 AS base
+SHELL ["/bin/sh", "-c"]
+RUN echo hello-out && echo hello-err >&2
+RUN mkdir -p /data/sub && echo x > /data/file && echo y > /data/sub/y && chown 1000:1000 /data/file
+RUN rm /data/file && rm -rf /data/sub && mkdir /data/sub && echo z > /data/sub/z
+COPY --exclude=*.txt src/ /nolog/
+COPY --parents app/*/Cargo.toml /rust/
+ADD bundle.tar.gz /untar/
+COPY --link src/one.txt /linked/
+COPY --chown=1000:1000 --chmod=0600 src/two.txt /owned/two.txt
+COPY <<EOF /etc/greeting
+hello from a heredoc
+EOF
+RUN --mount=type=secret,id=tok test -s /run/secrets/tok && cat /run/secrets/tok >/dev/null
+RUN --mount=type=secret,id=tok,env=TOK test -n "$TOK"
+RUN --mount=type=cache,target=/cache,id=c1 echo run >> /cache/log && wc -l < /cache/log > /cachecount
+RUN --mount=type=bind,source=src,target=/mnt test "$(cat /mnt/one.txt)" = one && ls /mnt > /bindlist
+RUN --mount=type=tmpfs,target=/scratch echo t > /scratch/t && test -f /scratch/t
+RUN --network=none sh -c 'wc -l < /proc/net/dev > /netlines'
+WORKDIR /work/dir
+RUN pwd > /pwd
+USER 1000
+RUN id -u > /tmp/uid
+SHELL ["/bin/sh", "-ec"]
+RUN echo "$0" > /tmp/shell0 || true
+DOCKERFILE
+
+cb build --progress=plain --secret id=tok,src="$work/secret" --report "$work/r1.json" -t feat:1 "$ctx" >"$work/out1" 2>&1 ||
+  { cat "$work/out1"; fail "feature build"; }
+grep -q 'hello-out' "$work/out1" || fail "RUN stdout not streamed"
+grep -q 'hello-err' "$work/out1" || fail "RUN stderr not streamed"
+grep -q "$secret" "$work/out1" && fail "secret in the build output"
+
+# Layers of the image, as one listing "owner path" and the files themselves.
+cb save feat:1 -o "$work/feat.tar"
+mkdir "$work/img" "$work/fs"
+tar -xf "$work/feat.tar" -C "$work/img"
+: >"$work/listing"
+for l in $(jq -r '.[0].Layers[]' "$work/img/manifest.json"); do
+  tar -tvf "$work/img/$l" | awk '{print $2, $6}' >>"$work/listing"
+  tar -xf "$work/img/$l" -C "$work/fs" --no-same-owner 2>/dev/null || true
+done
+has() { grep -qx -- "$1" "$work/listing" || { cat "$work/listing"; fail "no layer entry '$1'"; }; }
+has "1000/1000 data/file"
+has "0/0 data/.wh.file"
+has "0/0 data/sub/.wh..wh..opq"
+has "0/0 data/sub/z"
+has "0/0 nolog/keep.log"
+grep -q 'nolog/one.txt' "$work/listing" && fail "--exclude ignored"
+has "0/0 rust/app/a/Cargo.toml"
+has "0/0 rust/app/b/Cargo.toml"
+has "0/0 untar/d/f"
+has "0/0 linked/one.txt"
+has "1000/1000 owned/two.txt"
+has "1000/1000 tmp/uid"
+tar -tvf "$work/img/$(jq -r '.[0].Layers[]' "$work/img/manifest.json" | tail -n 1)" >/dev/null
+grep -q '^-rw------- 1000/1000' <(for l in $(jq -r '.[0].Layers[]' "$work/img/manifest.json"); do tar -tvf "$work/img/$l"; done | grep owned/two.txt) ||
+  fail "--chmod=0600 not applied"
+grep -q 'cache' "$work/listing" && grep -q ' cache/' "$work/listing" && fail "cache mount content in a layer"
+grep -q ' scratch/t' "$work/listing" && fail "tmpfs content in a layer"
+grep -q ' run/secrets' "$work/listing" && fail "secret mount point left in a layer"
+grep -q ' mnt/' "$work/listing" && fail "bind mount content in a layer"
+[ "$(cat "$work/fs/etc/greeting")" = "hello from a heredoc" ] || fail "COPY heredoc"
+[ "$(cat "$work/fs/cachecount")" = 1 ] || fail "cache mount count $(cat "$work/fs/cachecount")"
+[ "$(cat "$work/fs/netlines")" = 3 ] || fail "network none: $(cat "$work/fs/netlines") lines in /proc/net/dev"
+[ "$(cat "$work/fs/bindlist" | tr '\n' ' ')" = "keep.log one.txt two.txt " ] || fail "bind mount listing: $(cat "$work/fs/bindlist")"
+[ "$(cat "$work/fs/pwd")" = /work/dir ] || fail "WORKDIR"
+[ "$(cat "$work/fs/tmp/uid")" = 1000 ] || fail "USER"
+[ "$(cat "$work/fs/tmp/shell0")" = /bin/sh ] || fail "SHELL"
+[ "$(jq -r '.config.User' "$work/img/blobs/sha256/$(jq -r '.[0].Config' "$work/img/manifest.json" | sed 's|.*/||')")" = 1000 ] || fail "config User"
+if grep -rqs "$secret" "$work/root" "$work/img"; then fail "secret found in the store or the image"; fi
+
+# ---- cache: a second build hits everything; --no-cache re-runs, the cache mount persists --
+cb build --progress=plain --secret id=tok,src="$work/secret" --report "$work/r2.json" -t feat:1 "$ctx" >"$work/out2" 2>&1 ||
+  { cat "$work/out2"; fail "cached rebuild"; }
+[ "$(jq '.totals.executed' "$work/r2.json")" = 0 ] || fail "rebuild executed steps: $(jq -c '.totals' "$work/r2.json")"
+cb build --progress=plain --no-cache --secret id=tok,src="$work/secret" -t feat:2 "$ctx" >"$work/out3" 2>&1 ||
+  { cat "$work/out3"; fail "--no-cache build"; }
+rm -rf "$work/fs2" && mkdir "$work/fs2"
+cb save feat:2 -o "$work/feat2.tar"
+mkdir -p "$work/img2" && tar -xf "$work/feat2.tar" -C "$work/img2"
+for l in $(jq -r '.[0].Layers[]' "$work/img2/manifest.json"); do tar -xf "$work/img2/$l" -C "$work/fs2" --no-same-owner 2>/dev/null || true; done
+[ "$(cat "$work/fs2/cachecount")" = 2 ] || fail "cache mount did not persist: $(cat "$work/fs2/cachecount")"
+
+# ---- failures: exit code and message; a missing required secret --------------------------
+mkdir "$work/bad"
+printf 'FROM busybox:1.36\nRUN echo before-failing\nRUN echo dying && exit 3\n' >"$work/bad/Dockerfile"
+status=0
+cb build --progress=plain "$work/bad" >"$work/bout" 2>&1 || status=$?
+[ "$status" = 4 ] || { cat "$work/bout"; fail "failing RUN exit status $status, want 4"; }
+grep -q 'RUN failed (exit code 3): echo dying && exit 3' "$work/bout" || { cat "$work/bout"; fail "failure message"; }
+grep -q 'dying' "$work/bout" || fail "last output lines missing"
+printf 'FROM busybox:1.36\nRUN --mount=type=secret,id=missing,required=true true\n' >"$work/bad/Dockerfile"
+cb build --progress=plain "$work/bad" >"$work/bout" 2>&1 && fail "missing required secret accepted"
+grep -q 'secret `missing` is required' "$work/bout" || { cat "$work/bout"; fail "missing secret message"; }
+printf 'FROM busybox:1.36\nCOPY nothere /x\n' >"$work/bad/Dockerfile"
+status=0
+cb build --progress=plain "$work/bad" >"$work/bout" 2>&1 || status=$?
+[ "$status" = 3 ] || { cat "$work/bout"; fail "missing COPY source exit status $status, want 3"; }
+grep -q 'nothere' "$work/bout" || fail "missing source not named"
+cb store check >/dev/null || fail "store check after failed builds"
+
+# ---- both snapshotters give the same image -------------------------------------------
+for kind in native overlay; do
+  SOURCE_DATE_EPOCH=1704067200 "$CBUILD" --root "$work/root-$kind" build --progress=quiet --snapshotter "$kind" \
+    --secret id=tok,src="$work/secret" --iidfile "$work/id-$kind" -t feat:1 "$ctx" >/dev/null 2>"$work/err-$kind" ||
+    { cat "$work/err-$kind"; fail "build with --snapshotter $kind"; }
+done
+[ "$(cat "$work/id-native")" = "$(cat "$work/id-overlay")" ] ||
+  fail "snapshotters differ: $(cat "$work/id-native") vs $(cat "$work/id-overlay")"
+leftover=$(grep -c "$work" /proc/self/mountinfo || true)
+[ "$leftover" = 0 ] || fail "mounts left behind"
+echo "build scenarios passed as $(id -un)"
