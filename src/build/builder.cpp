@@ -9,9 +9,13 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <set>
 #include <thread>
 
 #include "build_internal.hpp"
+#include "cbuild/build/remote_cache.hpp"
+#include "cbuild/executor/userns.hpp"
+#include "cbuild/layer/applier.hpp"
 #include "cbuild/context/stat_cache.hpp"
 #include "cbuild/dockerfile/parser.hpp"
 #include "cbuild/image/media_types.hpp"
@@ -93,6 +97,17 @@ class Builder {
   std::map<std::string, StageState> m_image_states;
   std::vector<StepReport> m_reports;
   std::vector<std::string> m_touched;  // cache keys hit, touched in one transaction at the end
+  std::vector<CacheImport> m_imports;  // --cache-from
+  struct Exported {
+    int stage;
+    RemoteRecord record;
+    std::string snapshot;
+  };
+  std::vector<Exported> m_exported;  // every step result, for --cache-to
+
+  Result<std::optional<Json>> remote_hit(const std::string& key);
+  Status restore_cache_mounts();
+  Status export_caches(StageState& final_state);
 };
 
 std::string Builder::slot_key(const plan::Stage& stage, const plan::Step& step) const {
@@ -278,6 +293,11 @@ Status Builder::run_step(const plan::Stage& stage, const plan::Step& step, int p
       }
     }
   }
+  if (!hit && !no_cache && !m_imports.empty()) {
+    auto remote = remote_hit(key);
+    if (!remote) return fail(std::move(remote).error());
+    hit = std::move(*remote);
+  }
   // The inputs this step had last time: what a miss is explained against.
   Json before;
   if (auto prev = m_store.get_cache(slot); prev && *prev) {
@@ -395,9 +415,121 @@ Status Builder::run_step(const plan::Stage& stage, const plan::Step& step, int p
     report.size = result.size;
   }
   add_layer_step(state, step, result, m_env->now);
-  m_progress.done(vertex, report.cached, seconds, reason);
+  m_progress.done(vertex, report.cached, seconds, hit ? "" : reason);
   std::lock_guard lock(m_mutex);
+  if (hit) report.reason.clear();
+  m_exported.push_back({stage.index, {key, result.identity.str(), result.created, result.size, {}}, state.snapshot});
   m_reports.push_back(std::move(report));
+  return {};
+}
+
+// A key the local cache lacks but an imported cache has: its layers are fetched (only
+// those missing locally) and unpacked, and the entry is recorded locally.
+Result<std::optional<Json>> Builder::remote_hit(const std::string& key) {
+  for (auto& imp : m_imports) {
+    const RemoteRecord* r = imp.find(key);
+    if (!r) continue;
+    std::string parent;
+    Digest chain;
+    for (size_t i = 0; i < r->chain.size(); ++i) {
+      chain = i == 0 ? r->chain[i] : store::chain_id(chain, r->chain[i]);
+      if (!TRY(m_store.get_snapshot(chain.str()))) {
+        fs::path blob = TRY(imp.ensure_blob(r->chain[i]));
+        TRY(m_snapshotter->unpack(parent, blob, r->chain[i]));
+      }
+      parent = chain.str();
+    }
+    Json record = {{"v", 1}, {"snapshot", parent}, {"identity", r->identity}, {"created", r->created},
+                   {"size", r->size}};
+    store::CacheRecord cr;
+    cr.key = key;
+    cr.size = r->size;
+    if (!parent.empty()) {
+      record["diff_id"] = r->chain.back().str();
+      cr.snapshots = {parent};
+    }
+    cr.record = record.dump();
+    TRY(m_store.put_cache(cr));
+    return std::optional<Json>(std::move(record));
+  }
+  return std::optional<Json>();
+}
+
+// Cache mounts from an imported cache fill directories that are still empty here.
+Status Builder::restore_cache_mounts() {
+  for (auto& imp : m_imports) {
+    for (const auto& m : imp.mounts()) {
+      auto rec = TRY(m_store.cache_mount(m.id));
+      std::error_code ec;
+      if (!fs::is_empty(rec.path, ec)) continue;
+      fs::path blob = TRY(imp.ensure_blob(m.diff_id));
+      TRY(executor::own_for_container(rec.path, &m_env->map));
+      auto applied = executor::run_in_userns(
+          [&]() -> Result<std::string> {
+            TRY(layer::apply_layer(blob, rec.path, layer::ApplyOptions{}));
+            return std::string();
+          },
+          &m_env->map);
+      if (!applied) return std::move(applied).error().wrap("restore cache mount `{}`", m.id);
+      m_progress.message(fmt::format("restored cache mount {} from {}", m.id, imp.name()));
+    }
+  }
+  return {};
+}
+
+Status Builder::export_caches(StageState& final_state) {
+  if (m_options.cache_to.empty()) return {};
+  // Each record names the layers of its result, base first.
+  auto records_for = [&](bool all_stages) -> Result<std::vector<RemoteRecord>> {
+    std::vector<RemoteRecord> out;
+    for (const auto& e : m_exported) {
+      if (!all_stages && e.stage != m_plan.target) continue;
+      RemoteRecord r = e.record;
+      if (!e.snapshot.empty())
+        for (const auto& id : TRY(m_snapshotter->chain(e.snapshot))) {
+          auto snap = TRY(m_store.get_snapshot(id));
+          r.chain.insert(r.chain.begin(), snap->diff_id);
+        }
+      out.push_back(std::move(r));
+    }
+    return out;
+  };
+  for (const auto& text : m_options.cache_to) {
+    auto spec = TRY(parse_cache_spec(text, true));
+    auto records = TRY(records_for(spec.max));
+    if (spec.type == CacheSpec::Type::inline_) {
+      final_state.config.extra[std::string(k_cache_field)] = Json::parse(cache_field_json(records, {}));
+      continue;
+    }
+    int vertex = m_progress.start(fmt::format("exporting cache to {}", text));
+    auto start = Clock::now();
+    CacheExportInput input;
+    input.records = std::move(records);
+    input.layer_source = [this](const Digest& d, layer::ByteSink& out) {
+      return write_layer_from_snapshots(m_store, d, out);
+    };
+    input.tree_writer = [this](const fs::path& dir, layer::WriteOptions o, layer::ByteSink& out) {
+      o.kind = layer::TreeKind::plain;
+      return m_snapshotter->write_tree(dir, std::move(o), out);
+    };
+    input.insecure_registries = m_options.insecure_registries;
+    if (spec.cache_mounts) {
+      std::set<std::string> ids;
+      for (const auto& st : m_plan.stages)
+        for (const auto& step : st.steps)
+          if (const auto* run = std::get_if<dockerfile::RunCommand>(&step.command))
+            for (const auto& m : run->mounts)
+              if (m.type == dockerfile::MountType::cache) ids.insert(m.id);
+      for (const auto& rec : TRY(m_store.list_cache_mounts()))
+        if (ids.count(rec.id)) input.mounts[rec.id] = rec.path;
+    }
+    Status s = export_cache(m_store, spec, input);
+    if (!s) {
+      m_progress.error(vertex, s.error().message);
+      return s;
+    }
+    m_progress.done(vertex, false, std::chrono::duration<double>(Clock::now() - start).count(), "");
+  }
   return {};
 }
 
@@ -504,6 +636,21 @@ Result<BuildResult> Builder::run() {
   m_env.emplace(BuildEnv{m_store, m_options, m_progress, *m_snapshotter, map, &*m_context,
                          m_stat_cache ? &*m_stat_cache : nullptr, &m_stat_mutex, now});
 
+  for (const auto& text : m_options.cache_from) {
+    auto spec = TRY(parse_cache_spec(text, false));
+    int vertex = m_progress.start(fmt::format("[internal] importing cache manifest from {}", text));
+    auto imported = CacheImport::load(m_store, spec, m_options.insecure_registries);
+    if (!imported) {
+      // As buildx: an unreachable or missing cache is a warning, the build goes on.
+      m_progress.error(vertex, imported.error().message);
+      m_progress.message(fmt::format("WARNING: cache {} not imported: {}", text, imported.error().message));
+      continue;
+    }
+    m_progress.done(vertex, false, 0, "");
+    m_imports.push_back(std::move(*imported));
+  }
+  TRY(restore_cache_mounts());
+
   // Stages in parallel: each waits for the stages it needs (wait_for), at most `jobs` run.
   int jobs = m_options.jobs > 0 ? m_options.jobs : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   std::vector<std::thread> threads;
@@ -549,6 +696,7 @@ Result<BuildResult> Builder::run() {
 
   StageState final_state = m_results.at(m_plan.target);
   for (const auto& [k, v] : m_options.labels) final_state.config.config.labels[k] = v;
+  TRY(export_caches(final_state));
   final_state.config.created = m_options.source_date_epoch ? now : (final_state.created.empty() ? now : final_state.created);
   std::string config_bytes = final_state.config.serialize();
   auto record = TRY(exporter::commit_image(m_store, config_bytes, final_state.layers, final_state.size, m_options.tags));

@@ -147,9 +147,20 @@ class Copier {
     return m_req.chmod ? (*m_req.chmod & 07777) : (st.st_mode & 07777);
   }
 
+  /// The owner a copied entry gets: the `--chown` owner or 0:0, or with `keep_owner` (and
+  /// no `--chown`) the source's, its on-disk ids mapped back to container ids.
+  CopyIds owner_for(const struct stat& st) const {
+    if (!m_req.keep_owner || m_req.chown) return m_owner;
+    const auto& ids = m_req.ids;
+    uint32_t uid = ids.uids.identity() ? st.st_uid : ids.uids.to_container(st.st_uid).value_or(layer::k_overflow_id);
+    uint32_t gid = ids.gids.identity() ? st.st_gid : ids.gids.to_container(st.st_gid).value_or(layer::k_overflow_id);
+    return {uid, gid, &m_req.ids};
+  }
+
   /// Owner, mode, xattrs and times of a new file or directory `fd`.
-  Status finish_file(int fd, mode_t mode, int src_fd, const timespec times[2], const std::string& shown) {
-    TRY(copy_set_owner(fd, m_owner, mode, shown));
+  Status finish_file(int fd, const CopyIds& owner, mode_t mode, int src_fd, const timespec times[2],
+                     const std::string& shown) {
+    TRY(copy_set_owner(fd, owner, mode, shown));
     if (::fchmod(fd, mode) != 0) return errno_error(fmt::format("chmod `{}`", shown));
     if (src_fd >= 0) TRY(copy_xattrs_fd(src_fd, fd, shown));
     if (times && ::futimens(fd, times) != 0) return errno_error(fmt::format("set times of `{}`", shown));
@@ -166,7 +177,7 @@ class Copier {
     if (!out) return errno_error(fmt::format("create `{}`", shown));
     m_stats.bytes += TRY(copy_file_data(in.get(), out.get(), static_cast<uint64_t>(st.st_size), shown));
     const timespec times[2] = {st.st_atim, st.st_mtim};
-    TRY(finish_file(out.get(), wanted_mode(st), in.get(), times, shown));
+    TRY(finish_file(out.get(), owner_for(st), wanted_mode(st), in.get(), times, shown));
     ++m_stats.files;
     return {};
   }
@@ -180,7 +191,7 @@ class Copier {
     if (auto st = write_all(out.get(), content); !st) return std::move(st).error().wrap("write `{}`", shown);
     timespec t{mtime_sec < 0 ? 0 : static_cast<time_t>(mtime_sec), 0};
     const timespec times[2] = {t, t};
-    TRY(finish_file(out.get(), m_req.chmod ? (*m_req.chmod & 07777) : 0644, -1, times, shown));
+    TRY(finish_file(out.get(), m_owner, m_req.chmod ? (*m_req.chmod & 07777) : 0644, -1, times, shown));
     m_stats.bytes += content.size();
     ++m_stats.files;
     return {};
@@ -203,7 +214,7 @@ class Copier {
     UniqueFd in(::open(src.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
     if (!in) return errno_error(fmt::format("open `{}`", src.string()));
     mode_t mode = wanted_mode(st);
-    TRY(copy_set_owner(out.get(), m_owner, mode, shown));
+    TRY(copy_set_owner(out.get(), owner_for(st), mode, shown));
     TRY(copy_xattrs_fd(in.get(), out.get(), shown));
     m_dirs.push_back({rel, mode, {st.st_atim, st.st_mtim}});
     return {};
@@ -219,7 +230,7 @@ class Copier {
     TRY(copy_clear_target(pfd, name, shown));
     if (::symlinkat(target.c_str(), pfd, name.c_str()) != 0)
       return errno_error(fmt::format("create symlink `{}`", shown));
-    TRY(copy_set_link_owner(pfd, name, m_owner, shown));
+    TRY(copy_set_link_owner(pfd, name, owner_for(st), shown));
     copy_xattrs_link(src, pfd, name);
     const timespec times[2] = {st.st_atim, st.st_mtim};
     if (::utimensat(pfd, name.c_str(), times, AT_SYMLINK_NOFOLLOW) != 0)
@@ -236,7 +247,8 @@ class Copier {
     mode_t mode = wanted_mode(st);
     const timespec times[2] = {st.st_atim, st.st_mtim};
     if (::mknodat(pfd, name.c_str(), (st.st_mode & S_IFMT) | 0600, st.st_rdev) == 0) {
-      auto [uid, gid] = std::pair{m_owner.uid, m_owner.gid};
+      const CopyIds owner = owner_for(st);
+      auto [uid, gid] = std::pair{owner.uid, owner.gid};
       auto host_uid = m_req.ids.uids.to_host(uid), host_gid = m_req.ids.gids.to_host(gid);
       if (!host_uid || !host_gid)
         return make_error(ExitCode::bad_input, "owner {}:{} is outside the id map", uid, gid);
@@ -250,7 +262,8 @@ class Copier {
     if (errno != EPERM || S_ISFIFO(st.st_mode)) return errno_error(fmt::format("create `{}`", shown));
     UniqueFd out(::openat(pfd, name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
     if (!out) return errno_error(fmt::format("create `{}`", shown));
-    layer::OverrideStat over{m_owner.uid,         m_owner.gid,       mode,
+    const CopyIds owner = owner_for(st);
+    layer::OverrideStat over{owner.uid,           owner.gid,         mode,
                              st.st_mode & S_IFMT, major(st.st_rdev), minor(st.st_rdev)};
     std::string value = over.format();
     if (::fsetxattr(out.get(), layer::k_override_stat_xattr.data(), value.data(), value.size(), 0) != 0)

@@ -302,6 +302,7 @@ Result<Executed> execute_files(const BuildEnv& env, const plan::Step& step, cons
         auto sel = TRY(select_in(tree, f, local));
         req.items = items_of(tree, sel);
         req.single_file = single_file(sel, source_count);
+        req.keep_owner = true;  // a stage or image keeps its owners, as BuildKit copies them
       }
       TRY(copy_into(root, req));
     }

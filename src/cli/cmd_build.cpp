@@ -17,6 +17,7 @@
 #include "cbuild/export/save.hpp"
 #include "cbuild/image/reference.hpp"
 #include "cbuild/layer/applier.hpp"
+#include "cbuild/util/fields.hpp"
 #include "commands.hpp"
 #include "push_image.hpp"
 
@@ -49,22 +50,10 @@ struct BuildArgs {
   std::string snapshotter = "auto";
   std::vector<std::string> insecure;
   bool push = false;
+  std::vector<std::string> cache_from;
+  std::vector<std::string> cache_to;
 };
 
-// "k=v,k2=v2" (CSV as buildx reads --output and --secret).
-std::map<std::string, std::string> csv_fields(std::string_view text) {
-  std::map<std::string, std::string> out;
-  size_t start = 0;
-  while (start <= text.size()) {
-    size_t comma = text.find(',', start);
-    std::string_view part = text.substr(start, comma == std::string_view::npos ? std::string_view::npos : comma - start);
-    auto eq = part.find('=');
-    out[std::string(part.substr(0, eq))] = eq == std::string_view::npos ? "" : std::string(part.substr(eq + 1));
-    if (comma == std::string_view::npos) break;
-    start = comma + 1;
-  }
-  return out;
-}
 
 Result<std::map<std::string, std::string>> key_values(const std::vector<std::string>& items, std::string_view flag,
                                                       bool from_env) {
@@ -87,7 +76,7 @@ Result<std::map<std::string, std::string>> key_values(const std::vector<std::str
 Result<std::vector<build::SecretSource>> parse_secrets(const std::vector<std::string>& items) {
   std::vector<build::SecretSource> out;
   for (const auto& item : items) {
-    auto f = csv_fields(item);
+    auto f = parse_fields(item);
     build::SecretSource s;
     s.id = f["id"];
     s.file = f.count("src") ? f["src"] : f["source"];
@@ -133,7 +122,7 @@ Result<std::vector<Output>> parse_outputs(const std::vector<std::string>& items)
       o.type = item == "-" ? "tar" : "local";
       o.fields["dest"] = item;
     } else {
-      o.fields = csv_fields(item);
+      o.fields = parse_fields(item);
       o.type = o.fields.count("type") ? o.fields["type"] : "local";
     }
     static const std::set<std::string> k_types = {"image", "oci", "docker", "local", "tar"};
@@ -262,6 +251,8 @@ Status run_build(const Globals& globals, const BuildArgs& args) {
   options.jobs = args.jobs;
   options.snapshotter = TRY(snapshot::parse_kind(args.snapshotter));
   options.insecure_registries = args.insecure;
+  options.cache_from = args.cache_from;
+  options.cache_to = args.cache_to;
   auto outputs = TRY(parse_outputs(args.outputs));
 
   auto mode = build::parse_progress_mode(args.quiet ? "quiet" : args.progress, stderr);
@@ -333,6 +324,11 @@ void add_build_command(CLI::App& app, Globals& globals) {
   cmd->add_option("-j,--jobs", args->jobs, "Stages built in parallel (default: the number of cores)");
   cmd->add_option("--snapshotter", args->snapshotter, "overlay, native or auto");
   cmd->add_option("--insecure-registry", args->insecure, "Registry reached over plain HTTP (repeatable)");
+  cmd->add_option("--cache-from", args->cache_from,
+                  "Import build cache: type=registry,ref=REF | type=local,src=DIR | IMAGE (repeatable)");
+  cmd->add_option("--cache-to", args->cache_to,
+                  "Export build cache: type=registry,ref=REF | type=local,dest=DIR | type=inline; "
+                  "mode=min|max, cache-mounts=true (repeatable)");
   cmd->add_flag("--push", args->push, "Push the image to its registry (every -t name) after the build");
   cmd->callback([&globals, args] { finish(globals, run_build(globals, *args)); });
 }

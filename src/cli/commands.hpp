@@ -41,5 +41,6 @@ void add_pull_command(CLI::App& app, Globals& globals);
 void add_push_command(CLI::App& app, Globals& globals);
 void add_login_command(CLI::App& app, Globals& globals);  ///< login and logout
 void add_build_command(CLI::App& app, Globals& globals);
+void add_compare_command(CLI::App& app, Globals& globals);
 
 }  // namespace cbuild::cli

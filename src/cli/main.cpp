@@ -23,6 +23,7 @@ namespace {
 constexpr AddCommand k_commands[] = {
     add_version_command,
     add_build_command,
+    add_compare_command,
     add_import_command,
     add_load_command,
     add_save_command,

@@ -163,6 +163,8 @@ Result<ContentChecksum> checksum(const Context& ctx, const Selection& selection,
   std::vector<const Entry*> entries;
   std::vector<size_t> todo;
   HashStats local;
+  out.files.reserve(selection.files.size());
+  entries.reserve(selection.files.size());
   for (const auto& file : selection.files) {
     out.files.push_back(record_of(*file.entry, file.dest));
     entries.push_back(file.entry);
@@ -202,10 +204,10 @@ Result<ContentChecksum> checksum(const Context& ctx, const Selection& selection,
 }
 
 Status prune_stat_cache(const Context& ctx, StatCache& cache) {
-  for (const auto& path : cache.paths()) {
+  cache.forget_unless([&](std::string_view path) {
     const Entry* e = ctx.find(path);
-    if (!e || e->type != FileType::regular) cache.forget(path);
-  }
+    return e && e->type == FileType::regular;
+  });
   return cache.commit();
 }
 

@@ -119,7 +119,10 @@ class ContextScanner {
   /// Lists `name` (in directory `rel`, open as `dirfd`) unless ignored, and what is below it.
   Status visit(int dirfd, const std::string& name, const std::string& rel,
                const PatternMatcher::MatchInfo& info) {
-    std::string child = rel.empty() ? name : rel + "/" + name;
+    std::string child;  // one allocation, not the two of rel + "/" + name
+    child.reserve(rel.size() + 1 + name.size());
+    if (!rel.empty()) child.append(rel).append(1, '/');
+    child.append(name);
     struct stat st;
     if (::fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
       if (errno == ENOENT) return {};  // removed while the directory was being read

@@ -3,6 +3,7 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <tuple>
 
 namespace cbuild::context {
 
@@ -118,7 +119,9 @@ Status StatCache::load() {
     row.key.ctime_ns = sqlite3_column_int64(st.get(), 3);
     row.key.ino = static_cast<uint64_t>(sqlite3_column_int64(st.get(), 4));
     row.key.mode = static_cast<uint32_t>(sqlite3_column_int64(st.get(), 5));
-    m_rows.emplace(reinterpret_cast<const char*>(sqlite3_column_text(st.get(), 0)), std::move(row));
+    auto path = reinterpret_cast<const char*>(sqlite3_column_text(st.get(), 0));
+    if (!path) continue;
+    m_rows.emplace(std::string(path, static_cast<size_t>(sqlite3_column_bytes(st.get(), 0))), std::move(row));
   }
   if (rc != SQLITE_DONE) return db_error(m_db, m_path, "read");
   return {};
@@ -127,7 +130,12 @@ Status StatCache::load() {
 std::optional<Digest> StatCache::lookup(const std::string& path, const StatKey& key) const {
   auto it = m_rows.find(path);
   if (it == m_rows.end() || !(it->second.key == key)) return std::nullopt;
-  auto digest = Digest::parse("sha256:" + std::string(it->second.hex.data(), it->second.hex.size()));
+  // Composed on the stack: a lookup per context file must not allocate more than the Digest.
+  constexpr std::string_view k_prefix = "sha256:";
+  std::array<char, k_prefix.size() + std::tuple_size_v<decltype(Row::hex)>> text;
+  std::copy(k_prefix.begin(), k_prefix.end(), text.begin());
+  std::copy(it->second.hex.begin(), it->second.hex.end(), text.begin() + k_prefix.size());
+  auto digest = Digest::parse(std::string_view(text.data(), text.size()));
   if (!digest) return std::nullopt;
   return std::move(*digest);
 }
@@ -144,6 +152,20 @@ void StatCache::record(const std::string& path, const StatKey& key, const Digest
 void StatCache::forget(const std::string& path) {
   m_rows.erase(path);
   m_pending[path] = std::nullopt;
+}
+
+size_t StatCache::forget_unless(const std::function<bool(std::string_view)>& keep) {
+  size_t forgotten = 0;
+  for (auto it = m_rows.begin(); it != m_rows.end();) {
+    if (keep(it->first)) {
+      ++it;
+      continue;
+    }
+    m_pending[it->first] = std::nullopt;
+    it = m_rows.erase(it);
+    ++forgotten;
+  }
+  return forgotten;
 }
 
 std::vector<std::string> StatCache::paths() const {

@@ -185,6 +185,7 @@ Result<ExecResult> run_container(const ExecSpec& spec) {
   SetupPlan plan = make_setup_plan(spec, state.path().string(), facts);
 
   bool piped = static_cast<bool>(spec.on_output);
+  auto lock = lock_child_pipes();
   Pipe out = TRY(Pipe::create()), err = TRY(Pipe::create());
   Pipe report = TRY(Pipe::create()), error = TRY(Pipe::create());
   ChildIo io{piped ? out.write.get() : spec.stdout_fd, piped ? err.write.get() : spec.stderr_fd,
@@ -195,6 +196,7 @@ Result<ExecResult> run_container(const ExecSpec& spec) {
   err.write.reset();
   report.write.reset();
   error.write.reset();
+  lock.unlock();
 
   Supervisor supervisor(spec, helper);
   supervisor.add(std::move(report.read), Supervisor::k_report);

@@ -1,6 +1,7 @@
 #include "spawn.hpp"
 
 #include "cbuild/util/fs.hpp"
+#include "build_userns.hpp"
 
 #include <fcntl.h>
 #include <grp.h>
@@ -13,6 +14,7 @@
 #include <cerrno>
 #include <cstring>
 #include <exception>
+#include <iterator>
 
 namespace cbuild::executor {
 
@@ -48,74 +50,84 @@ std::string read_all(int fd) {
   }
 }
 
+std::unique_lock<std::mutex> lock_child_pipes() {
+  static std::mutex mutex;
+  return std::unique_lock(mutex);
+}
+
+size_t read_exact(int fd, void* buf, size_t size) {
+  size_t done = 0;
+  while (done < size) {
+    ssize_t n = ::read(fd, static_cast<char*>(buf) + done, size - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    done += static_cast<size_t>(n);
+  }
+  return done;
+}
+
 namespace {
 
-// Child side: unshare, report, wait for the maps, become root. Returns an errno or 0.
-int enter_namespaces(int ns_flags, const IdMap& map, int to_parent, int from_parent) {
-  if (::unshare(ns_flags) != 0) return errno;
-  char byte = 'U';
-  if (::write(to_parent, &byte, 1) != 1) return errno;
-  if (::read(from_parent, &byte, 1) != 1 || byte != 'M') return ECHILD;
-  if (::setresgid(0, 0, 0) != 0) return errno;
-  if (!map.single && ::setgroups(0, nullptr) != 0) return errno;
-  if (::setresuid(0, 0, 0) != 0) return errno;
-  return 0;
+// What the child reports before calling its body: 'O', or 'E' with the failed step and errno.
+struct ChildStatus {
+  char tag = 'O';
+  uint8_t step = 0;
+  int err = 0;
+};
+
+constexpr const char* k_steps[] = {
+    "join the build user namespace (setns)",
+    "become root in the build user namespace",
+    "create namespaces (unshare)",
+};
+
+// Child side: join, become root, unshare the rest.
+ChildStatus enter_namespaces(int userns, int other_flags, const IdMap& map, pid_t parent) {
+  auto failed = [](uint8_t step) { return ChildStatus{'E', step, errno}; };
+  if (::setns(userns, CLONE_NEWUSER) != 0) return failed(0);
+  if (::setresgid(0, 0, 0) != 0) return failed(1);
+  if (!map.single && ::setgroups(0, nullptr) != 0) return failed(1);
+  if (::setresuid(0, 0, 0) != 0) return failed(1);
+  // A change of euid (root: host 0 → the range's first id) clears the parent-death signal.
+  if (!die_with_parent(parent)) ::_exit(255);
+  if (other_flags != 0 && ::unshare(other_flags) != 0) return failed(2);
+  return {};
 }
 
 }  // namespace
 
 Result<pid_t> spawn_in_namespaces(int ns_flags, const IdMap& map, const std::function<int()>& child) {
-  Pipe up = TRY(Pipe::create());    // child → parent
-  Pipe down = TRY(Pipe::create());  // parent → child
+  int userns = TRY(build_userns_fd(map));
+  Pipe status = TRY(Pipe::create());
   pid_t parent = ::getpid();
   pid_t pid = ::fork();
   if (pid < 0) return errno_error("fork");
   if (pid == 0) {
     if (!die_with_parent(parent)) ::_exit(255);
-    up.read.reset();
-    down.write.reset();
-    int err = enter_namespaces(ns_flags, map, up.write.get(), down.read.get());
-    if (err != 0) {
-      char msg[1 + sizeof err] = {'E'};
-      std::memcpy(msg + 1, &err, sizeof err);
-      [[maybe_unused]] ssize_t n = ::write(up.write.get(), msg, sizeof msg);
-      ::_exit(255);
-    }
-    up.write.reset();
-    down.read.reset();
+    status.read.reset();
+    ChildStatus st = enter_namespaces(userns, ns_flags & ~CLONE_NEWUSER, map, parent);
+    [[maybe_unused]] ssize_t n = ::write(status.write.get(), &st, sizeof st);
+    if (st.tag != 'O') ::_exit(255);
+    status.write.reset();
     int code = 255;
     try {
       code = child();
     } catch (const std::exception& e) {
-      [[maybe_unused]] ssize_t n = ::write(2, e.what(), std::strlen(e.what()));
+      n = ::write(2, e.what(), std::strlen(e.what()));
     } catch (...) {
     }
     ::_exit(code);
   }
-  up.write.reset();
-  down.read.reset();
-  auto fail = [&](Error e) -> Result<pid_t> {
-    ::kill(pid, SIGKILL);
-    wait_exit_code(pid);
-    return e;
-  };
-  char hello = 0;
-  ssize_t n;
-  while ((n = ::read(up.read.get(), &hello, 1)) < 0 && errno == EINTR) {
-  }
-  if (n != 1) return fail(make_error("start container process: it exited early"));
-  if (hello == 'E') {
-    int err = 0;
-    std::string rest = read_all(up.read.get());
-    if (rest.size() >= sizeof err) std::memcpy(&err, rest.data(), sizeof err);
-    errno = err;
-    return fail(errno_error("create namespaces (unshare)"));
-  }
-  Status maps = write_id_maps(pid, map);
-  if (!maps) return fail(std::move(maps).error().wrap("set up the user namespace"));
-  char byte = 'M';
-  if (::write(down.write.get(), &byte, 1) != 1) return fail(errno_error("signal container process"));
-  return pid;
+  status.write.reset();
+  ChildStatus st;
+  st.tag = 0;
+  if (read_exact(status.read.get(), &st, sizeof st) == sizeof st && st.tag == 'O') return pid;
+  ::kill(pid, SIGKILL);
+  wait_exit_code(pid);
+  if (st.tag != 'E' || st.step >= std::size(k_steps))
+    return make_error("start container process: it exited early");
+  errno = st.err;
+  return errno_error(k_steps[st.step]);
 }
 
 }  // namespace cbuild::executor

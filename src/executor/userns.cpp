@@ -13,6 +13,7 @@ namespace cbuild::executor {
 
 Result<std::string> run_in_userns(const std::function<Result<std::string>()>& fn,
                                   const IdMap* map, int extra_namespaces) {
+  auto lock = lock_child_pipes();
   Pipe result = TRY(Pipe::create());
   pid_t pid = TRY(spawn_in_namespaces(CLONE_NEWUSER | extra_namespaces, map ? *map : host_id_map(), [&]() -> int {
     result.read.reset();
@@ -26,6 +27,7 @@ Result<std::string> run_in_userns(const std::function<Result<std::string>()>& fn
     return write_all(result.write.get(), msg).ok() && r.ok() ? 0 : 1;
   }));
   result.write.reset();
+  lock.unlock();
   std::string out = read_all(result.read.get());
   int code = wait_exit_code(pid);
   if (out.empty()) return make_error("helper in the build user namespace died (exit code {})", code);

@@ -61,27 +61,7 @@ class BlobFetcher {
   }
 
  private:
-  Status fetch(const image::Descriptor& blob) {
-    std::optional<store::BlobWriter> writer;
-    auto restart = [&](bool) -> Status {
-      writer.reset();
-      writer.emplace(TRY(m_store.begin_blob()));
-      return {};
-    };
-    auto sink = [&](std::string_view chunk) -> Status {
-      if (writer->written() + chunk.size() > static_cast<uint64_t>(blob.size))
-        return make_error("blob {} is larger than the {} bytes its descriptor says", blob.digest.str(), blob.size);
-      return writer->write(chunk);
-    };
-    const auto where = [&] { return fmt::format("pull blob {} of `{}/{}`", blob.digest.str(), m_client.domain(), m_repository); };
-    Status got = m_client.get_blob(m_repository, blob.digest, restart, sink);
-    if (!got.ok()) return std::move(got).error().wrap("{}", where());
-    if (writer->written() != static_cast<uint64_t>(blob.size))
-      return make_error("{}: got {} bytes, descriptor says {}", where(), writer->written(), blob.size);
-    auto committed = writer->commit(blob.digest);
-    if (!committed.ok()) return std::move(committed).error().wrap("{}", where());
-    return {};
-  }
+  Status fetch(const image::Descriptor& blob) { return fetch_blob(m_store, m_client, m_repository, blob); }
 
   store::Store& m_store;
   Client& m_client;
@@ -186,6 +166,28 @@ Result<PullResult> pull(store::Store& store, Client& client, const image::Refere
     return {};
   }));
   return result;
+}
+
+Status fetch_blob(store::Store& store, Client& client, std::string_view repository, const image::Descriptor& blob) {
+  std::optional<store::BlobWriter> writer;
+  auto restart = [&](bool) -> Status {
+    writer.reset();
+    writer.emplace(TRY(store.begin_blob()));
+    return {};
+  };
+  auto sink = [&](std::string_view chunk) -> Status {
+    if (writer->written() + chunk.size() > static_cast<uint64_t>(blob.size))
+      return make_error("blob {} is larger than the {} bytes its descriptor says", blob.digest.str(), blob.size);
+    return writer->write(chunk);
+  };
+  const auto where = [&] { return fmt::format("pull blob {} of `{}/{}`", blob.digest.str(), client.domain(), repository); };
+  Status got = client.get_blob(repository, blob.digest, restart, sink);
+  if (!got.ok()) return std::move(got).error().wrap("{}", where());
+  if (writer->written() != static_cast<uint64_t>(blob.size))
+    return make_error("{}: got {} bytes, descriptor says {}", where(), writer->written(), blob.size);
+  auto committed = writer->commit(blob.digest);
+  if (!committed.ok()) return std::move(committed).error().wrap("{}", where());
+  return {};
 }
 
 }  // namespace cbuild::registry

@@ -142,8 +142,14 @@ Snapshotter::Snapshotter(store::Store& store, Kind kind, const executor::IdMap* 
 Result<layer::LayerDigests> Snapshotter::write_layer(const std::string& id, layer::WriteOptions options,
                                                      layer::ByteSink& out) {
   options.kind = layer::TreeKind::overlay_upper;
+  auto d = write_tree(m_store.snapshot_path(id), std::move(options), out);
+  if (!d) return std::move(d).error().wrap("write layer of snapshot {}", id);
+  return d;
+}
+
+Result<layer::LayerDigests> Snapshotter::write_tree(const fs::path& tree, layer::WriteOptions options,
+                                                    layer::ByteSink& out) {
   options.ids = {};
-  fs::path tree = m_store.snapshot_path(id);
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) != 0) return errno_error("pipe");
   UniqueFd read_end(fds[0]), write_end(fds[1]);
@@ -168,13 +174,13 @@ Result<layer::LayerDigests> Snapshotter::write_layer(const std::string& id, laye
       m_map);
   write_end.reset();
   drain.join();
-  if (!r) return std::move(r).error().wrap("write layer of snapshot {}", id);
+  if (!r) return std::move(r).error();
   TRY(copied);
   char diff[80] = {}, blob[80] = {};
   layer::LayerDigests d;
   unsigned long long tar_size = 0, entries = 0, blob_size = 0;
   if (std::sscanf(r->c_str(), "%79s %llu %llu %79s %llu", diff, &tar_size, &entries, blob, &blob_size) != 5)
-    return make_error("write layer of snapshot {}: bad result `{}`", id, *r);
+    return make_error("write layer of `{}`: bad result `{}`", tree.string(), *r);
   d.diff_id = TRY(Digest::parse(diff));
   d.blob_digest = TRY(Digest::parse(blob));
   d.tar_size = tar_size;

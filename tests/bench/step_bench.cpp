@@ -98,7 +98,7 @@ Status bench(int steps, snapshot::Kind kind) {
   double cpu = (cpu_seconds() - cpu_start) * 1000;
   fmt::print("{} steps, {} snapshotter, uid {}{}: {:.1f} ms/step wall (prepare {:.1f}, run {:.1f}, "
              "commit {:.1f}), {:.1f} ms/step CPU (run {:.1f}, commit {:.1f}); load {}",
-             steps, snapshot::kind_name(kind), ::geteuid(), map.use_helpers ? " (newuidmap)" : "",
+             steps, snapshot::kind_name(kind), ::geteuid(), map.use_helpers ? " (subordinate ids)" : "",
              total / steps, prepare_ms / steps, run_ms / steps, commit_ms / steps, cpu / steps,
              run_cpu / steps, commit_cpu / steps, read_file("/proc/loadavg").value_or("?\n"));
   return {};

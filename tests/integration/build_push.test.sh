@@ -23,4 +23,11 @@ printf 'FROM %s\nRUN test "$(cat /built)" = built && cat /p.txt\n' "$ref" >"$wor
 cb2 build --progress=plain -f "$work/ctx/Dockerfile.child" "$work/ctx" >"$work/child.out" 2>&1 ||
   { cat "$work/child.out"; fail "build FROM the pushed image"; }
 grep -q payload "$work/child.out" || fail "child build output"
+# docker pull accepts it (when a daemon answers; 127.0.0.0/8 registries are plain HTTP for it).
+if [ -x /usr/bin/docker ] && /usr/bin/docker info >/dev/null 2>&1; then
+  /usr/bin/docker pull "$ref" >/dev/null || fail "docker pull of the pushed image"
+  [ "$(/usr/bin/docker run --rm "$ref")" = built ] || fail "docker run of the pushed image"
+  /usr/bin/docker rmi "$ref" >/dev/null 2>&1 || true
+  echo "docker pulled and ran the pushed image"
+fi
 echo "build --push: pushed, inspected, pulled back and built upon"

@@ -65,6 +65,8 @@ struct BuildOptions {
   int jobs = 0;  ///< 0: number of cores
   std::optional<snapshot::Kind> snapshotter;
   std::vector<std::string> insecure_registries;
+  std::vector<std::string> cache_from;  ///< --cache-from specs (remote_cache.hpp)
+  std::vector<std::string> cache_to;    ///< --cache-to specs
 };
 
 /// One step as the report shows it.

@@ -93,6 +93,10 @@ struct CopyRequest {
   /// (docker would resolve them inside). Inline content and `in_directory` files are
   /// never extracted.
   bool extract_archives = false;
+  /// Without `chown`, copied entries keep the owner they have in the source instead of 0:0
+  /// (COPY --from a stage or an image, as BuildKit does); on-disk ids are mapped back to
+  /// container ids through `ids`. Created parent directories still get 0:0.
+  bool keep_owner = false;
   layer::IdMapping ids;  ///< container → on-disk ids for chown (empty: identity)
 };
 

@@ -18,9 +18,11 @@
 /// changing, so it is never recorded; the next scan hashes it again (see checksum.hpp).
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -60,6 +62,9 @@ class StatCache {
   void record(const std::string& path, const StatKey& key, const Digest& digest);
   /// Buffers the removal of a row (a file gone from the context).
   void forget(const std::string& path);
+  /// Buffers the removal of every row whose path `keep` rejects; gives how many. Walks the
+  /// rows in place: no copy of 20,000 paths as `paths()` makes.
+  size_t forget_unless(const std::function<bool(std::string_view)>& keep);
   /// Paths with a row (loaded or recorded).
   std::vector<std::string> paths() const;
   /// Writes buffered changes in one transaction; nothing to do is not an error.

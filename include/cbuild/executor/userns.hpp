@@ -1,8 +1,10 @@
 #pragma once
-/// Run a C++ function as root of a fresh user namespace with the build id map (the same
-/// ownership view as the steps): to unpack, read, chown or remove snapshot files whose host
-/// owners are subordinate ids. The function runs in a forked child; its returned string (or
-/// error message) comes back through a pipe.
+/// Run a C++ function as root of the build user namespace (the same ownership view as the
+/// steps): to unpack, read, chown or remove snapshot files whose host owners are subordinate
+/// ids. The function runs in a forked child; its returned string (or error message) comes
+/// back through a pipe. The namespace is mapped once per process and id map (newuidmap and
+/// newgidmap run once, not per call); each child joins it with setns. No process is kept
+/// for it: an open descriptor holds it, and it disappears when cbuild exits.
 #include "cbuild/executor/idmap.hpp"
 #include "cbuild/util/result.hpp"
 
@@ -15,9 +17,10 @@
 
 namespace cbuild::executor {
 
-/// Run `fn` in a child process inside a new user namespace mapped with `map` (default:
-/// host_id_map()), as container uid/gid 0. `fn` must not rely on threads of the caller.
-/// `extra_namespaces`: more CLONE_NEW* flags (e.g. CLONE_NEWNS to try a mount).
+/// Run `fn` in a child process inside the build user namespace mapped with `map` (default:
+/// host_id_map()), as container uid/gid 0. `fn` must not rely on threads of the caller nor
+/// call run_in_userns or run_container itself. `extra_namespaces`: more CLONE_NEW* flags
+/// (e.g. CLONE_NEWNS to try a mount), new for each call. Safe to call from several threads.
 Result<std::string> run_in_userns(const std::function<Result<std::string>()>& fn,
                                   const IdMap* map = nullptr, int extra_namespaces = 0);
 

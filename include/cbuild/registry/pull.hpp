@@ -49,4 +49,8 @@ Result<image::Descriptor> select_platform(const std::vector<image::Descriptor>& 
 Result<PullResult> pull(store::Store& store, Client& client, const image::Reference& ref,
                         const PullOptions& options = {});
 
+/// Downloads one blob of `repository` into the store, committed only when its size and
+/// digest match `blob` (nothing is stored otherwise).
+Status fetch_blob(store::Store& store, Client& client, std::string_view repository, const image::Descriptor& blob);
+
 }  // namespace cbuild::registry

@@ -112,6 +112,9 @@ class Snapshotter {
   /// overlay_upper and `options.ids` to identity (the namespace shows container ids).
   Result<layer::LayerDigests> write_layer(const std::string& id, layer::WriteOptions options,
                                           layer::ByteSink& out);
+  /// The same for any directory of mapped files (a cache mount), written as `options.kind`.
+  Result<layer::LayerDigests> write_tree(const fs::path& tree, layer::WriteOptions options,
+                                         layer::ByteSink& out);
 
   /// Snapshot ids from `id` down to its base.
   Result<std::vector<std::string>> chain(const std::string& id);

@@ -18,8 +18,11 @@ fail() { echo "FAIL ($(id -un)): $*" >&2; exit 1; }
 cb() { "$CBUILD" --root "$work/root" "$@"; }
 
 SOURCE_DATE_EPOCH=1704067200 bash "$MAKE_ROOTFS" "$work/busybox.tar.gz" >/dev/null
-for r in root root-native root-overlay; do
-  "$CBUILD" --root "$work/$r" import "$work/busybox.tar.gz" busybox:1.36 >/dev/null
+# One base image for every store (an import records its own time in the history).
+"$CBUILD" --root "$work/root" import "$work/busybox.tar.gz" busybox:1.36 >/dev/null
+"$CBUILD" --root "$work/root" save busybox:1.36 -o "$work/busybox-image.tar"
+for r in root-native root-overlay; do
+  "$CBUILD" --root "$work/$r" load -i "$work/busybox-image.tar" >/dev/null
 done
 
 # ---- the project -------------------------------------------------------------------
@@ -138,6 +141,14 @@ cb build --progress=plain "$work/bad" >"$work/bout" 2>&1 || status=$?
 [ "$status" = 3 ] || { cat "$work/bout"; fail "missing COPY source exit status $status, want 3"; }
 grep -q 'nothere' "$work/bout" || fail "missing source not named"
 cb store check >/dev/null || fail "store check after failed builds"
+
+# ---- COPY --from a stage keeps the owners the files have there (BuildKit does) -------------
+mkdir "$work/own"
+printf 'FROM busybox:1.36 AS a\nRUN mkdir /o && touch /o/f && chown 1234:1234 /o/f\nFROM busybox:1.36\nCOPY --from=a /o /o\nCOPY --from=a --chown=7:7 /o /p\n' >"$work/own/Dockerfile"
+cb build --progress=quiet -o "type=tar,dest=$work/own.tar" "$work/own" >/dev/null 2>"$work/own.err" || { cat "$work/own.err"; fail "COPY --from build"; }
+tar --numeric-owner -tvf "$work/own.tar" | awk '{print $2, $6}' >"$work/own.list"
+grep -qx '1234/1234 o/f' "$work/own.list" || { grep ' [op]/' "$work/own.list"; fail "COPY --from lost the owner"; }
+grep -qx '7/7 p/f' "$work/own.list" || fail "COPY --from --chown"
 
 # ---- both snapshotters give the same image -------------------------------------------
 for kind in native overlay; do

@@ -332,3 +332,27 @@ TEST_CASE("stat_cache_path names one database per context directory", "[stat-cac
   CHECK(a == stat_cache_path("/store", d.root() / "sub" / ".."));
   CHECK(a != stat_cache_path("/store", d.root() / "sub"));
 }
+
+TEST_CASE("forget_unless drops the rejected rows and commits their removal", "[stat-cache]") {
+  TempDir db_dir = TempDir::create("cbuild-statcache-").value();
+  fs::path db = db_dir.path() / "ctx.db";
+  Digest content = Digest::of("x");
+  {
+    auto cache = StatCache::open(db);
+    REQUIRE(cache.ok());
+    for (std::string path : {"keep/a", "keep/b", "gone/c"})
+      cache->record(path, StatKey{1, 2, 3, 4, 0100644}, content);
+    REQUIRE(cache->commit().ok());
+    CHECK(cache->forget_unless([](std::string_view p) { return p.starts_with("keep/"); }) == 1);
+    CHECK(cache->size() == 2);
+    CHECK(!cache->lookup("gone/c", StatKey{1, 2, 3, 4, 0100644}));
+    REQUIRE(cache->commit().ok());
+  }
+  auto reopened = StatCache::open(db);
+  REQUIRE(reopened.ok());
+  CHECK(reopened->size() == 2);
+  auto hit = reopened->lookup("keep/a", StatKey{1, 2, 3, 4, 0100644});
+  REQUIRE(hit);
+  CHECK(*hit == content);
+  CHECK(!reopened->lookup("keep/a", StatKey{1, 2, 3, 5, 0100644}));
+}
