@@ -150,6 +150,48 @@ tar --numeric-owner -tvf "$work/own.tar" | awk '{print $2, $6}' >"$work/own.list
 grep -qx '1234/1234 o/f' "$work/own.list" || { grep ' [op]/' "$work/own.list"; fail "COPY --from lost the owner"; }
 grep -qx '7/7 p/f' "$work/own.list" || fail "COPY --from --chown"
 
+# ---- cache mount options: uid/gid/mode on creation, from+source seeding, readonly,
+# sharing=locked serializing two cbuild processes -------------------------------------
+mkdir "$work/cm"
+cat >"$work/cm/Dockerfile" <<'DOCKERFILE'
+FROM busybox:1.36 AS seed
+RUN mkdir /seed && echo seeded-content > /seed/x
+FROM busybox:1.36
+RUN --mount=type=cache,target=/c,id=owned,uid=1000,gid=1000,mode=0700 stat -c '%u %g %a' /c > /cstat
+RUN --mount=type=cache,target=/c2,id=seeded,from=seed,source=/seed cat /c2/x > /seeded
+RUN --mount=type=cache,target=/c3,id=ro,readonly sh -c '! touch /c3/x 2>/dev/null' && echo ro > /ro
+DOCKERFILE
+cb build --progress=quiet -o "type=local,dest=$work/cm-out" "$work/cm" >/dev/null 2>"$work/cm.err" || { cat "$work/cm.err"; fail "cache mount options build"; }
+[ "$(cat "$work/cm-out/cstat")" = "1000 1000 700" ] || fail "cache mount uid/gid/mode: $(cat "$work/cm-out/cstat")"
+[ "$(cat "$work/cm-out/seeded")" = seeded-content ] || fail "cache mount from/source seeding"
+[ "$(cat "$work/cm-out/ro")" = ro ] || fail "readonly cache mount"
+mkdir "$work/lk"
+cat >"$work/lk/Dockerfile" <<'DOCKERFILE'
+FROM busybox:1.36
+RUN --mount=type=cache,target=/l,id=lk,sharing=locked sh -c 'if [ -e /l/busy ]; then echo overlap > /overlap; fi; touch /l/busy; sleep 1.5; rm /l/busy; echo done > /done'
+DOCKERFILE
+for i in 1 2; do
+  "$CBUILD" --root "$work/root" build --progress=quiet --no-cache -o "type=local,dest=$work/lk-out$i" "$work/lk" >/dev/null 2>"$work/lk$i.err" & eval "lk$i=\$!"
+done
+wait "$lk1" || { cat "$work/lk1.err"; fail "locked build 1"; }
+wait "$lk2" || { cat "$work/lk2.err"; fail "locked build 2"; }
+for i in 1 2; do
+  [ -f "$work/lk-out$i/done" ] || fail "locked build $i did not run"
+  [ -f "$work/lk-out$i/overlap" ] && fail "sharing=locked let two steps use the cache mount at once"
+done
+
+# ---- SIGTERM during a step: processes killed, nothing mounted, no temp session left ------
+printf 'FROM busybox:1.36\nRUN echo started; sleep 300\n' >"$work/bad/Dockerfile"
+"$CBUILD" --root "$work/root" build --progress=plain "$work/bad" >"$work/slow.log" 2>&1 & pid=$!
+for _ in $(seq 100); do grep -q started "$work/slow.log" && break; sleep 0.1; done
+grep -q started "$work/slow.log" || { cat "$work/slow.log"; fail "slow step did not start"; }
+kill -TERM "$pid"
+status=0; wait "$pid" || status=$?
+[ "$status" = 130 ] || { cat "$work/slow.log"; fail "SIGTERM exit status $status, want 130"; }
+sleep 0.3
+pgrep -f 'sleep 300' >/dev/null && fail "step process survived SIGTERM"
+[ -z "$(ls "$work/root/tmp")" ] || fail "temp session left after SIGTERM: $(ls "$work/root/tmp")"
+
 # ---- both snapshotters give the same image -------------------------------------------
 for kind in native overlay; do
   SOURCE_DATE_EPOCH=1704067200 "$CBUILD" --root "$work/root-$kind" build --progress=quiet --snapshotter "$kind" \
