@@ -87,7 +87,7 @@ using SourceLookup = std::function<Result<SourceTree>(const std::string& from)>;
 
 /// RUN: the key inputs specific to RUN (mounts, network, security) and the run itself.
 Result<Json> run_key_inputs(const BuildEnv& env, const plan::Step& step, const SourceLookup& sources);
-Result<Executed> execute_run(const BuildEnv& env, const plan::Stage& stage, const plan::Step& step,
+Result<Executed> execute_run(const BuildEnv& env, const plan::Step& step,
                              const StageState& state, const SourceLookup& sources, int vertex);
 
 /// COPY/ADD/WORKDIR: key inputs (file checksums) and execution.

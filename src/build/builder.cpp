@@ -15,14 +15,14 @@
 #include "build_internal.hpp"
 #include "cbuild/build/remote_cache.hpp"
 #include "cbuild/executor/userns.hpp"
+#include "cbuild/export/save.hpp"
 #include "cbuild/layer/applier.hpp"
 #include "cbuild/context/stat_cache.hpp"
 #include "cbuild/dockerfile/parser.hpp"
 #include "cbuild/image/media_types.hpp"
 #include "cbuild/image/time.hpp"
-#include "cbuild/registry/auth.hpp"
 #include "cbuild/registry/pull.hpp"
-#include "cbuild/registry/transport.hpp"
+#include "cbuild/registry/connection.hpp"
 #include "config_apply.hpp"
 
 namespace cbuild::build {
@@ -111,11 +111,9 @@ class Builder {
 };
 
 std::string Builder::slot_key(const plan::Stage& stage, const plan::Step& step) const {
-  std::error_code ec;
-  fs::path ctx = fs::absolute(m_options.context_dir, ec);
   std::string stage_id = stage.name.empty() ? std::to_string(stage.index) : stage.name;
-  return "slot:" + Digest::of(fmt::format("{}\n{}\n{}\n{}", ctx.string(), m_options.dockerfile_path.string(),
-                                          stage_id, step.index))
+  return "slot:" + Digest::of(fmt::format("{}\n{}\n{}\n{}", m_context->root().string(),
+                                          m_options.dockerfile_path.string(), stage_id, step.index))
                        .str();
 }
 
@@ -139,18 +137,11 @@ Result<exporter::LocalImage> Builder::base_image(const std::string& ref_text) {
     auto ref = TRY(image::parse_docker_ref(text));
     int vertex = m_progress.start(fmt::format("[internal] pull {}", ref.familiar_str()));
     auto start = Clock::now();
-    auto transport = registry::make_curl_transport();
-    registry::FileCredentialSource credentials;
-    registry::Client client(*transport, credentials, ref.domain,
-                            registry::ClientOptions{m_options.insecure_registries});
-    auto pulled = registry::pull(m_store, client, ref);
+    registry::Connection connection(ref.domain, m_options.insecure_registries);
+    auto pulled = registry::pull(m_store, connection.client(), ref);
     if (!pulled) {
       Error e = std::move(pulled).error().wrap("pull `{}`", ref.familiar_str());
-      if (local && m_options.pull) {
-        m_progress.error(vertex, e.message);
-        return e;
-      }
-      e.message += local ? "" : " (the image is not in the local store either)";
+      if (!local) e.message += " (the image is not in the local store either)";
       m_progress.error(vertex, e.message);
       return e;
     }
@@ -184,9 +175,7 @@ Result<StageState> Builder::image_state(const std::string& ref) {
     if (!TRY(m_store.get_snapshot(chain.str()))) {
       fs::path archive = m_store.blob_path(desc.digest);
       if (!m_store.has_blob(desc.digest)) {
-        auto rec = TRY(m_store.find_layer(diff, "gzip"));
-        if (!rec) rec = TRY(m_store.find_layer(diff, "none"));
-        if (!rec) rec = TRY(m_store.find_layer(diff, "zstd"));
+        auto rec = TRY(exporter::find_stored_layer(m_store, diff));
         if (!rec) return make_error(ExitCode::not_found, "image {}: layer {} is neither unpacked nor stored", ref, diff.str());
         archive = m_store.blob_path(rec->blob.digest);
       }
@@ -285,7 +274,8 @@ Status Builder::run_step(const plan::Stage& stage, const plan::Step& step, int p
     if (*rec) {
       Json j = Json::parse((*rec)->record, nullptr, false);
       std::string snap = j.value("snapshot", "");
-      bool present = snap.empty() || (m_store.get_snapshot(snap).ok() && m_store.get_snapshot(snap)->has_value());
+      auto found = m_store.get_snapshot(snap);
+      bool present = snap.empty() || (found.ok() && found->has_value());
       if (present && j.is_object()) {
         hit = std::move(j);
         std::lock_guard lock(m_mutex);
@@ -326,7 +316,7 @@ Status Builder::run_step(const plan::Stage& stage, const plan::Step& step, int p
     result.created = hit->value("created", m_env->now);
     report.cached = true;
   } else {
-    auto executed = step.keyword == "RUN" ? execute_run(*m_env, stage, step, state, sources, vertex)
+    auto executed = step.keyword == "RUN" ? execute_run(*m_env, step, state, sources, vertex)
                                           : execute_files(*m_env, step, state, sources, files);
     if (!executed) return fail(std::move(executed).error());
     snapshot::CommitInfo info;
@@ -677,8 +667,7 @@ Result<BuildResult> Builder::run() {
       slots_cv.notify_one();
       if (!s) {
         std::lock_guard lock(m_mutex);
-        if (!m_failure && s.error().message != "cancelled") m_failure = s.error();
-        if (!m_failure) m_failure = s.error();
+        if (!m_failure) m_failure = s.error();  // the first failure; the others are cancellations
         m_changed.notify_all();
       }
     });

@@ -18,10 +18,9 @@
 #include "cbuild/image/manifest.hpp"
 #include "cbuild/image/media_types.hpp"
 #include "cbuild/image/reference.hpp"
-#include "cbuild/registry/auth.hpp"
+#include "cbuild/registry/connection.hpp"
 #include "cbuild/registry/pull.hpp"
 #include "cbuild/registry/push.hpp"
-#include "cbuild/registry/transport.hpp"
 
 namespace cbuild::build {
 
@@ -34,29 +33,15 @@ namespace {
 /// A registry connection for one reference.
 struct Remote {
   image::Reference ref;
-  std::unique_ptr<registry::Transport> transport;
-  registry::FileCredentialSource credentials;
-  std::unique_ptr<registry::Client> client;
+  std::unique_ptr<registry::Connection> connection;
 
   static Result<std::unique_ptr<Remote>> open(const std::string& text, const std::vector<std::string>& insecure) {
     auto r = std::make_unique<Remote>();
     r->ref = TRY(image::parse_docker_ref(text));
-    r->transport = registry::make_curl_transport();
-    r->client = std::make_unique<registry::Client>(*r->transport, r->credentials, r->ref.domain,
-                                                   registry::ClientOptions{insecure});
+    r->connection = std::make_unique<registry::Connection>(r->ref.domain, insecure);
     return r;
   }
-};
-
-/// A ByteSink into a store blob.
-class BlobSink final : public layer::ByteSink {
- public:
-  explicit BlobSink(store::BlobWriter& writer) : m_writer(writer) {}
-  using ByteSink::write;
-  Status write(const void* data, size_t size) override { return m_writer.write(data, size); }
-
- private:
-  store::BlobWriter& m_writer;
+  registry::Client& client() { return connection->client(); }
 };
 
 Status copy_into_store(store::Store& store, const fs::path& file, const image::Descriptor& d) {
@@ -167,7 +152,7 @@ Status export_cache(store::Store& store, const CacheSpec& spec, const CacheExpor
   std::vector<RemoteMount> mounts;
   for (const auto& [id, dir] : input.mounts) {
     auto writer = TRY(store.begin_blob());
-    BlobSink sink(writer);
+    exporter::BlobSink sink(writer);
     layer::WriteOptions options;
     options.compression = layer::CompressionOptions{layer::Compression::gzip};
     auto digests = TRY(input.tree_writer(dir, options, sink));
@@ -197,7 +182,7 @@ Status export_cache(store::Store& store, const CacheSpec& spec, const CacheExpor
   }
   auto remote = TRY(Remote::open(spec.ref, input.insecure_registries));
   registry::PushImage image{manifest_bytes, std::string(media::k_oci_manifest), config_bytes, {}};
-  auto pushed = registry::push(store, *remote->client, remote->ref, image);
+  auto pushed = registry::push(store, remote->client(), remote->ref, image);
   if (!pushed) return std::move(pushed).error().wrap("export cache to `{}`", spec.ref);
   return {};
 }
@@ -243,7 +228,7 @@ struct CacheImport::Impl {
 
   Status fetch(const image::Descriptor& d) {
     if (store->has_blob(d.digest)) return {};
-    if (remote) return registry::fetch_blob(*store, *remote->client, remote->ref.path, d);
+    if (remote) return registry::fetch_blob(*store, remote->client(), remote->ref.path, d);
     return copy_into_store(*store, layout_blob(dir, d.digest), d);
   }
 };
@@ -268,7 +253,7 @@ Result<CacheImport> CacheImport::load(store::Store& store, const CacheSpec& spec
     impl->remote = TRY(Remote::open(spec.ref, insecure_registries));
     impl->name = "registry " + impl->remote->ref.str();
     const auto& ref = impl->remote->ref;
-    auto fetched = impl->remote->client->get_manifest(ref.path, ref.has_digest() ? ref.digest : ref.tag);
+    auto fetched = impl->remote->client().get_manifest(ref.path, ref.has_digest() ? ref.digest : ref.tag);
     if (!fetched) return std::move(fetched).error().wrap("--cache-from {}", ref.str());
     manifest_bytes = fetched->bytes;
     auto manifest = TRY(image::Manifest::parse(manifest_bytes));
@@ -295,8 +280,7 @@ const std::string& CacheImport::name() const { return m_impl->name; }
 Result<fs::path> CacheImport::ensure_blob(const Digest& diff_id) {
   std::lock_guard lock(m_impl->mutex);
   store::Store& store = *m_impl->store;
-  for (const auto& rec : TRY(store.layers_of(diff_id)))
-    if (store.has_blob(rec.blob.digest)) return store.blob_path(rec.blob.digest);
+  if (auto stored = TRY(exporter::find_stored_layer(store, diff_id))) return store.blob_path(stored->blob.digest);
   auto it = m_impl->blobs.find(diff_id);
   if (it == m_impl->blobs.end())
     return make_error(ExitCode::not_found, "cache {}: no blob for layer {}", m_impl->name, diff_id.str());

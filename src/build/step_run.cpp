@@ -194,7 +194,7 @@ Result<Json> run_key_inputs(const BuildEnv& env, const plan::Step& step, const S
   return inputs;
 }
 
-Result<Executed> execute_run(const BuildEnv& env, const plan::Stage& stage, const plan::Step& step,
+Result<Executed> execute_run(const BuildEnv& env, const plan::Step& step,
                              const StageState& state, const SourceLookup& sources, int vertex) {
   const auto& run = run_command(step);
   if (run.security == "insecure")
@@ -332,7 +332,6 @@ Result<Executed> execute_run(const BuildEnv& env, const plan::Stage& stage, cons
     }
   }
   for (const auto& [k, v] : vars) spec.env.push_back(k + "=" + v);
-  (void)stage;
 
   auto result = TRY(executor::run_container(spec));
   if (result.exit_code != 0) {

@@ -142,35 +142,25 @@ Status export_rootfs(store::Store& store, const Digest& image_id, const fs::path
   fs::path root = as_tar ? temp.path() / "root" : dest;
   TRY(make_dirs(root));
   for (const auto& diff : img.config.diff_ids) {
-    fs::path tar = temp.path() / "layer.tar";
-    {
-      UniqueFd fd(::open(tar.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
-      if (!fd) return errno_error(fmt::format("create `{}`", tar.string()));
+    // A stored blob is applied as it is (any compression); a built layer is written from
+    // its snapshot first.
+    fs::path archive = temp.path() / "layer.tar";
+    if (auto stored = TRY(exporter::find_stored_layer(store, diff))) {
+      archive = store.blob_path(stored->blob.digest);
+    } else {
+      UniqueFd fd(::open(archive.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+      if (!fd) return errno_error(fmt::format("create `{}`", archive.string()));
       layer::FdSink sink(fd.get());
-      auto rec = TRY(store.find_layer(diff, "gzip"));
-      if (!rec) rec = TRY(store.find_layer(diff, "none"));
-      if (!rec) rec = TRY(store.find_layer(diff, "zstd"));
-      if (rec) {
-        auto data = TRY(store.read_blob(rec->blob.digest));
-        TRY(sink.write(data));
-      } else {
-        TRY(build::write_layer_from_snapshots(store, diff, sink));
-      }
+      TRY(build::write_layer_from_snapshots(store, diff, sink));
     }
-    layer::ApplyOptions options;
-    TRY(layer::apply_layer(tar, root, options));
+    TRY(layer::apply_layer(archive, root, layer::ApplyOptions{}));
   }
   if (!as_tar) return {};
-  layer::WriteOptions options;
-  if (dest == "-") {
-    layer::FdSink out(STDOUT_FILENO);
-    TRY(layer::write_layer(root, options, out));
-    return {};
-  }
-  AtomicFile file = TRY(AtomicFile::create(dest));
-  layer::FdSink out(file.fd());
-  TRY(layer::write_layer(root, options, out));
-  return file.commit();
+  std::optional<AtomicFile> file;
+  if (dest != "-") file.emplace(TRY(AtomicFile::create(dest)));
+  layer::FdSink out(file ? file->fd() : STDOUT_FILENO);
+  TRY(layer::write_layer(root, layer::WriteOptions{}, out));
+  return file ? file->commit() : Status{};
 }
 
 Status write_outputs(store::Store& store, const build::BuildResult& result, const std::vector<Output>& outputs) {

@@ -2,6 +2,7 @@
 #include <fmt/core.h>
 
 #include "cbuild/image/reference.hpp"
+#include "cbuild/registry/connection.hpp"
 #include "cbuild/registry/pull.hpp"
 #include "commands.hpp"
 
@@ -40,10 +41,8 @@ Status run_pull(const Globals& globals, const PullArgs& args) {
   options.jobs = args.jobs;
   if (!args.quiet) options.progress = [](const std::string& line) { fmt::print("{}\n", line); };
   auto store = TRY(store::Store::open(store::resolve_root(globals.root)));
-  auto transport = registry::make_curl_transport();
-  registry::FileCredentialSource credentials;
-  registry::Client client(*transport, credentials, ref.domain, registry::ClientOptions{args.insecure});
-  auto result = registry::pull(store, client, ref, options);
+  registry::Connection connection(ref.domain, args.insecure);
+  auto result = registry::pull(store, connection.client(), ref, options);
   if (!result.ok()) return std::move(result).error().wrap("pull `{}`", ref.familiar_str());
   if (args.quiet) {
     fmt::print("{}\n", ref.str());

@@ -5,6 +5,7 @@
 #include "cbuild/build/builder.hpp"
 #include "cbuild/export/images.hpp"
 #include "cbuild/export/save.hpp"
+#include "cbuild/registry/connection.hpp"
 #include "cbuild/registry/push.hpp"
 #include "commands.hpp"
 #include "push_image.hpp"
@@ -60,12 +61,10 @@ Status push_local_image(store::Store& store, const std::string& source, const st
   options.mount_from = mount_sources(img, *dest);
   options.record_name = dest->has_digest() ? std::string() : dest->str();
   if (!args.quiet) options.progress = [](const std::string& line) { fmt::print("{}\n", line); };
-  auto transport = registry::make_curl_transport();
-  registry::FileCredentialSource credentials;
-  registry::Client client(*transport, credentials, dest->domain, registry::ClientOptions{args.insecure});
+  registry::Connection connection(dest->domain, args.insecure);
   if (!args.quiet) fmt::print("The push refers to repository [{}]\n", dest->familiar_name());
   std::fflush(stdout);
-  auto result = registry::push(store, client, *dest, push_image, options);
+  auto result = registry::push(store, connection.client(), *dest, push_image, options);
   if (!result.ok()) return std::move(result).error().wrap("push `{}`", dest->familiar_str());
   if (args.quiet) {
     fmt::print("{}@{}\n", dest->familiar_name(), result->manifest.str());

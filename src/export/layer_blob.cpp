@@ -23,16 +23,6 @@ layer::Compression to_layer(media::Compression c) {
   return layer::Compression::none;
 }
 
-class BlobSink final : public layer::ByteSink {
- public:
-  explicit BlobSink(store::BlobWriter& writer) : m_writer(writer) {}
-  using layer::ByteSink::write;
-  Status write(const void* data, size_t size) override { return m_writer.write(data, size); }
-
- private:
-  store::BlobWriter& m_writer;
-};
-
 /// Streams a stored blob through `decompressor`; the blob is verified at its end.
 Status pump_blob(store::Store& store, const Digest& blob, Decompressor& decompressor) {
   auto reader = TRY(store.open_blob(blob));
@@ -46,6 +36,12 @@ Status pump_blob(store::Store& store, const Digest& blob, Decompressor& decompre
 
 }  // namespace
 
+Result<std::optional<store::LayerRecord>> find_stored_layer(store::Store& store, const Digest& diff_id) {
+  for (const store::LayerRecord& rec : TRY(store.layers_of(diff_id)))
+    if (store.has_blob(rec.blob.digest)) return std::optional<store::LayerRecord>(rec);
+  return std::optional<store::LayerRecord>();
+}
+
 Result<store::LayerRecord> ensure_layer_blob(store::Store& store, const Digest& diff_id,
                                              media::Compression compression, const LayerSource& source) {
   const std::string name(media::compression_name(compression));
@@ -58,11 +54,9 @@ Result<store::LayerRecord> ensure_layer_blob(store::Store& store, const Digest& 
   auto compressor = TRY(layer::Compressor::create({to_layer(compression), 0, 0}, sink));
   Decompressor decompressor(compressor.get());
   bool produced = false;
-  for (const store::LayerRecord& from : TRY(store.layers_of(diff_id))) {
-    if (!store.has_blob(from.blob.digest)) continue;
-    TRY(pump_blob(store, from.blob.digest, decompressor));
+  if (auto from = TRY(find_stored_layer(store, diff_id))) {
+    TRY(pump_blob(store, from->blob.digest, decompressor));
     produced = true;
-    break;
   }
   if (!produced && store.has_blob(diff_id)) {  // an uncompressed tar stored under its diffID
     TRY(pump_blob(store, diff_id, decompressor));

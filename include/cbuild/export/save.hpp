@@ -56,4 +56,18 @@ Result<store::LayerRecord> ensure_layer_blob(store::Store& store, const Digest& 
                                              image::media::Compression compression,
                                              const LayerSource& source);
 
+/// A stored blob holding the layer `diff_id` in any compression, nullopt when none is stored.
+Result<std::optional<store::LayerRecord>> find_stored_layer(store::Store& store, const Digest& diff_id);
+
+/// A ByteSink writing into a store blob (commit the writer when the producer is done).
+class BlobSink final : public layer::ByteSink {
+ public:
+  explicit BlobSink(store::BlobWriter& writer) : m_writer(writer) {}
+  using layer::ByteSink::write;
+  Status write(const void* data, size_t size) override { return m_writer.write(data, size); }
+
+ private:
+  store::BlobWriter& m_writer;
+};
+
 }  // namespace cbuild::exporter

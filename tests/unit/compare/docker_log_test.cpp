@@ -2,18 +2,12 @@
 
 #include <catch2/catch.hpp>
 
-#include "cbuild/util/fs.hpp"
+#include "recorded.hpp"
 
 using namespace cbuild;
 using namespace cbuild::compare;
 
 namespace {
-std::string recorded(const std::string& name) {
-  auto text = read_file(std::string(CBUILD_SOURCE_DIR) + "/testdata/compare/" + name);
-  REQUIRE(text);
-  return *text;
-}
-
 std::vector<std::string> instructions(const DockerLog& log) {
   std::vector<std::string> out;
   for (const auto& s : log.steps) out.push_back(s.instruction);
