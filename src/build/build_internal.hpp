@@ -79,6 +79,7 @@ struct Executed {
   std::optional<snapshot::Active> active;  ///< to commit
   std::vector<executor::CreatedPath> created;
   bool link = false;  ///< COPY --link: the layer was made on an empty root
+  uint64_t files_reused = 0;  ///< COPY/ADD: files linked from the previous result
 };
 
 // ---- step runners (step_run.cpp, step_files.cpp) -----------------------------------------
@@ -95,6 +96,9 @@ struct FileStepInputs {
   Json inputs;
   std::vector<context::FileRecord> files;
   std::vector<Download> downloads;  ///< ADD URLs fetched while hashing
+  /// On a miss: the previous result of this step and which sources it copied unchanged
+  /// (`upper` is filled when the step runs).
+  std::optional<CopyReuse> reuse;
 };
 Result<FileStepInputs> file_key_inputs(const BuildEnv& env, const plan::Step& step,
                                        const SourceLookup& sources, const fs::path& download_dir);

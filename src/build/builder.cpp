@@ -11,6 +11,7 @@
 #include <condition_variable>
 #include <set>
 #include <thread>
+#include <unordered_map>
 
 #include "build_internal.hpp"
 #include "cbuild/build/remote_cache.hpp"
@@ -76,6 +77,10 @@ class Builder {
   Result<StageState> wait_for(int stage_index);
   const plan::Stage* find_stage(const std::string& from) const;
   std::string slot_key(const plan::Stage& stage, const plan::Step& step) const;
+  /// For a COPY/ADD that missed: its previous result (from the inputs it had last time)
+  /// and which of its files are unchanged since, so the re-run can reuse them.
+  std::optional<CopyReuse> previous_copy(const Json& before, const std::vector<context::FileRecord>& before_files,
+                                         const std::vector<context::FileRecord>& now_files);
 
   store::Store& m_store;
   const BuildOptions& m_options;
@@ -109,6 +114,30 @@ class Builder {
   Status restore_cache_mounts();
   Status export_caches(StageState& final_state);
 };
+
+std::optional<CopyReuse> Builder::previous_copy(const Json& before, const std::vector<context::FileRecord>& before_files,
+                                                const std::vector<context::FileRecord>& now_files) {
+  if (!before.is_object() || m_snapshotter->kind() != snapshot::Kind::overlay) return std::nullopt;
+  auto rec = m_store.get_cache(cache_key(before));
+  if (!rec || !*rec) return std::nullopt;
+  Json j = Json::parse((*rec)->record, nullptr, false);
+  std::string snap = j.is_object() ? j.value("snapshot", "") : "";
+  if (snap.empty()) return std::nullopt;
+  auto found = m_store.get_snapshot(snap);
+  if (!found || !*found) return std::nullopt;
+  std::unordered_map<std::string_view, const context::FileRecord*> earlier;
+  earlier.reserve(before_files.size());
+  for (const auto& r : before_files)
+    if (r.type == context::FileType::regular) earlier.emplace(r.dest, &r);
+  CopyReuse reuse;
+  reuse.previous = m_store.snapshot_path(snap);
+  for (const auto& r : now_files) {
+    auto it = earlier.find(r.dest);
+    if (it != earlier.end() && *it->second == r) reuse.unchanged.insert(r.dest);
+  }
+  if (reuse.unchanged.empty()) return std::nullopt;
+  return reuse;
+}
 
 std::string Builder::slot_key(const plan::Stage& stage, const plan::Step& step) const {
   std::string stage_id = stage.name.empty() ? std::to_string(stage.index) : stage.name;
@@ -232,9 +261,9 @@ Status Builder::run_step(const plan::Stage& stage, const plan::Step& step, int p
   std::string stage_label = stage.name.empty() ? fmt::format("stage-{}", stage.index) : stage.name;
   int vertex = m_progress.start(fmt::format("[{} {}/{}] {}", stage_label, position, count, step.text));
   auto start = Clock::now();
-  auto fail = [&](Error e) -> Status {
+  auto fail = [&](Error e) -> Status {  // named by its Dockerfile line, as parse errors are
     m_progress.error(vertex, e.message);
-    return e;
+    return std::move(e).wrap("{}:{}", m_options.dockerfile_path.string(), step.line);
   };
   SourceLookup sources = [this](const std::string& from) { return source(from); };
 
@@ -301,6 +330,7 @@ Status Builder::run_step(const plan::Stage& stage, const plan::Step& step, int p
           if (recs) before_files = std::move(*recs);
         }
         reason = explain_miss(before.is_null() ? nullptr : &before, inputs, before_files, files.files);
+        if (!link && !before_files.empty()) files.reuse = previous_copy(before, before_files, files.files);
       }
     }
   } else if (!hit && !no_cache) {
@@ -319,6 +349,7 @@ Status Builder::run_step(const plan::Stage& stage, const plan::Step& step, int p
     auto executed = step.keyword == "RUN" ? execute_run(*m_env, step, state, sources, vertex)
                                           : execute_files(*m_env, step, state, sources, files);
     if (!executed) return fail(std::move(executed).error());
+    report.files_reused = executed->files_reused;
     snapshot::CommitInfo info;
     auto committed = m_snapshotter->commit(*executed->active, executed->created, m_options.source_date_epoch, &info);
     if (!committed) return fail(std::move(committed).error());
@@ -596,12 +627,17 @@ Result<BuildResult> Builder::run() {
     TRY(check_reachable(m_store.root()));
     (void)::chmod(m_store.session_dir().c_str(), 0711);
   }
-  std::string notice;
-  auto kind = snapshot::choose_kind(m_options.snapshotter, m_store.session_dir(), &notice);
-  if (!notice.empty()) m_progress.message(notice);
   const executor::IdMap& map = executor::host_id_map();
   if (!map.warning.empty()) m_progress.message(map.warning);
-  m_snapshotter.emplace(m_store, kind, &map);
+  m_snapshotter.emplace(
+      m_store,
+      [this] {
+        std::string notice;
+        auto kind = snapshot::choose_kind(m_options.snapshotter, m_store.session_dir(), &notice);
+        if (!notice.empty()) m_progress.message(notice);
+        return kind;
+      },
+      &map);
 
   int ctx_vertex = m_progress.start("[internal] load build context");
   auto ctx_start = Clock::now();

@@ -7,6 +7,8 @@
 #include <unistd.h>
 
 #include <climits>
+#include <map>
+#include <unordered_set>
 
 #include "cbuild/layer/override_stat.hpp"
 #include "copy_archive.hpp"
@@ -169,6 +171,8 @@ class Copier {
 
   Status copy_regular(const fs::path& src, const struct stat& st, int pfd, const std::string& name,
                       const std::string& rel) {
+    if (m_req.reuse && m_req.reuse->unchanged.count(rel) && TRY(defer_to_previous(src, st, pfd, name, rel)))
+      return {};
     std::string shown = display(rel);
     UniqueFd in(::open(src.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
     if (!in) return errno_error(fmt::format("open `{}`", src.string()));
@@ -180,6 +184,52 @@ class Copier {
     TRY(finish_file(out.get(), owner_for(st), wanted_mode(st), in.get(), times, shown));
     ++m_stats.files;
     return {};
+  }
+
+  /// Leaves the file for link_reused when the previous result holds it as this copy would
+  /// write it (see CopyReuse); false: copy it.
+  Result<bool> defer_to_previous(const fs::path& src, const struct stat& st, int pfd, const std::string& name,
+                                 const std::string& rel) {
+    struct stat cur {};
+    if (::fstatat(pfd, name.c_str(), &cur, AT_SYMLINK_NOFOLLOW) == 0 || errno != ENOENT) return false;
+    const std::string* dest = TRY(dest_in_root());
+    if (!dest) return false;
+    auto [parent, leaf] = copy_split_parent(rel);
+    fs::path to_dir = m_req.reuse->upper / *dest / parent;
+    if (!m_upper_dirs.count(to_dir)) {
+      struct stat d {};
+      if (::lstat(to_dir.c_str(), &d) != 0 || !S_ISDIR(d.st_mode)) return false;
+      m_upper_dirs.insert(to_dir);
+    }
+    fs::path from = m_req.reuse->previous / *dest / rel;
+    struct stat prev {};
+    if (::lstat(from.c_str(), &prev) != 0 || !S_ISREG(prev.st_mode)) return false;
+    auto [uid, gid] = TRY(copy_disk_ids(owner_for(st)));
+    if (prev.st_size != st.st_size || prev.st_mtim.tv_sec != st.st_mtim.tv_sec ||
+        prev.st_mtim.tv_nsec != st.st_mtim.tv_nsec || (prev.st_mode & 07777) != wanted_mode(st) ||
+        prev.st_uid != uid || prev.st_gid != gid)
+      return false;
+    if (::llistxattr(src.c_str(), nullptr, 0) != 0 || ::llistxattr(from.c_str(), nullptr, 0) != 0) return false;
+    m_stats.reused.push_back({std::move(from), to_dir / leaf});
+    m_stats.bytes += static_cast<uint64_t>(st.st_size);
+    ++m_stats.files;
+    return true;
+  }
+
+  /// The destination directory's symlink-free path relative to the root; null when it
+  /// cannot be told (reuse is then skipped).
+  Result<const std::string*> dest_in_root() {
+    if (!m_dest_rel) {
+      std::string real(PATH_MAX, '\0');
+      ssize_t n = ::readlink(copy_fd_path(m_dest_fd.get()).c_str(), real.data(), real.size());
+      std::string root = m_root.path().string();
+      real.resize(n < 0 ? 0 : static_cast<size_t>(n));
+      if (n > 0 && (real == root || real.starts_with(root + "/")))
+        m_dest_rel = copy_clean_path(std::string_view(real).substr(root.size()));
+      else
+        m_dest_rel = std::optional<std::string>();
+    }
+    return *m_dest_rel ? &**m_dest_rel : nullptr;
   }
 
   Status write_inline(int pfd, const std::string& name, const std::string& rel, const std::string& content,
@@ -299,7 +349,24 @@ class Copier {
   std::string m_parent;
   UniqueFd m_parent_fd;
   std::vector<PendingDir> m_dirs;
+  std::optional<std::optional<std::string>> m_dest_rel;  // dest_in_root, once known
+  std::unordered_set<std::string> m_upper_dirs;          // upper directories seen to exist
 };
+
+/// A regular file copied with its owner, mode and times (where a hard link is refused).
+Status copy_with_metadata(const fs::path& from, const fs::path& to) {
+  UniqueFd in(::open(from.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+  struct stat st {};
+  if (!in || ::fstat(in.get(), &st) != 0) return errno_error(fmt::format("open `{}`", from.string()));
+  UniqueFd out(::open(to.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+  if (!out) return errno_error(fmt::format("create `{}`", to.string()));
+  TRY(copy_file_data(in.get(), out.get(), static_cast<uint64_t>(st.st_size), to.string()));
+  const timespec times[2] = {st.st_atim, st.st_mtim};
+  if (::fchown(out.get(), st.st_uid, st.st_gid) != 0 || ::fchmod(out.get(), st.st_mode & 07777) != 0 ||
+      ::futimens(out.get(), times) != 0)
+    return errno_error(fmt::format("set metadata of `{}`", to.string()));
+  return {};
+}
 
 }  // namespace
 
@@ -307,6 +374,31 @@ Result<CopyStats> copy_into(const fs::path& root, const CopyRequest& request) {
   auto croot = TRY(CopyRoot::open(root));
   Copier copier(croot, request);
   return copier.run();
+}
+
+Status link_reused(const std::vector<ReusedFile>& files) {
+  // Linking changes a directory's mtime: keep what the copy set.
+  std::map<fs::path, struct stat> dirs;
+  for (const auto& f : files) {
+    fs::path dir = f.to.parent_path();
+    if (dirs.count(dir)) continue;
+    struct stat st {};
+    if (::lstat(dir.c_str(), &st) != 0) return errno_error(fmt::format("stat `{}`", dir.string()));
+    dirs.emplace(std::move(dir), st);
+  }
+  for (const auto& f : files) {
+    if (::link(f.from.c_str(), f.to.c_str()) == 0) continue;
+    if (errno == EEXIST) continue;  // written after the COPY (a heredoc of the same name)
+    if (errno != EMLINK && errno != EPERM && errno != EXDEV)
+      return errno_error(fmt::format("link `{}` to `{}`", f.from.string(), f.to.string()));
+    TRY(copy_with_metadata(f.from, f.to));
+  }
+  for (const auto& [dir, st] : dirs) {
+    const timespec times[2] = {st.st_atim, st.st_mtim};
+    if (::utimensat(AT_FDCWD, dir.c_str(), times, AT_SYMLINK_NOFOLLOW) != 0)
+      return errno_error(fmt::format("set times of `{}`", dir.string()));
+  }
+  return {};
 }
 
 Result<mode_t> parse_chmod(std::string_view text) {

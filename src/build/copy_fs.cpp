@@ -10,7 +10,9 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <atomic>
 #include <climits>
+#include <memory>
 
 #include "cbuild/layer/override_stat.hpp"
 #include "cbuild/layer/whiteout.hpp"
@@ -255,9 +257,7 @@ Status copy_clear_target(int dirfd, const std::string& name, const std::string& 
   return {};
 }
 
-namespace {
-
-Result<std::pair<uid_t, gid_t>> disk_ids(const CopyIds& owner) {
+Result<std::pair<uid_t, gid_t>> copy_disk_ids(const CopyIds& owner) {
   std::optional<uint32_t> uid = owner.uid, gid = owner.gid;
   if (owner.ids) {
     uid = owner.ids->uids.to_host(owner.uid);
@@ -268,10 +268,8 @@ Result<std::pair<uid_t, gid_t>> disk_ids(const CopyIds& owner) {
   return std::pair<uid_t, gid_t>{*uid, *gid};
 }
 
-}  // namespace
-
 Status copy_set_owner(int fd, const CopyIds& owner, mode_t mode, const std::string& display) {
-  auto [uid, gid] = TRY(disk_ids(owner));
+  auto [uid, gid] = TRY(copy_disk_ids(owner));
   if (::fchown(fd, uid, gid) == 0) return {};
   if (!permission_refused(errno)) return errno_error(fmt::format("chown `{}`", display));
   struct stat st {};
@@ -289,7 +287,7 @@ Status copy_set_owner(int fd, const CopyIds& owner, mode_t mode, const std::stri
 
 Status copy_set_link_owner(int dirfd, const std::string& name, const CopyIds& owner,
                            const std::string& display) {
-  auto [uid, gid] = TRY(disk_ids(owner));
+  auto [uid, gid] = TRY(copy_disk_ids(owner));
   if (::fchownat(dirfd, name.c_str(), uid, gid, AT_SYMLINK_NOFOLLOW) == 0) return {};
   if (permission_refused(errno)) return {};
   return errno_error(fmt::format("chown `{}`", display));
@@ -364,10 +362,18 @@ void copy_xattrs_link(const fs::path& src, int dirfd, const std::string& name) {
     (void)::lsetxattr(target.c_str(), key.c_str(), value.data(), value.size(), 0);
 }
 
+constexpr size_t k_copy_buffer = 1 << 17;
+
 Result<uint64_t> copy_file_data(int src, int dst, uint64_t size, const std::string& display) {
-  if (size > 0 && ::ioctl(dst, FICLONE, src) == 0) return size;
+  // What failed once with "not here" (another filesystem, no support) is not tried again:
+  // a COPY of 20,000 files would otherwise pay two failing syscalls per file.
+  static std::atomic<bool> try_clone{true}, try_range{true};
+  if (size > 0 && try_clone) {
+    if (::ioctl(dst, FICLONE, src) == 0) return size;
+    if (errno == EOPNOTSUPP || errno == ENOTTY || errno == EXDEV || errno == EINVAL) try_clone = false;
+  }
   uint64_t done = 0;
-  bool use_range = true;
+  bool use_range = try_range;
   while (use_range) {
     ssize_t n = ::copy_file_range(src, nullptr, dst, nullptr, 1 << 30, 0);
     if (n > 0) {
@@ -381,20 +387,22 @@ Result<uint64_t> copy_file_data(int src, int dst, uint64_t size, const std::stri
     if (errno == EINTR) continue;
     if (done == 0 && (errno == EXDEV || errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP ||
                       errno == EBADF || errno == EPERM)) {
+      if (errno != EINVAL && errno != EBADF) try_range = false;
       use_range = false;
       break;
     }
     return errno_error(fmt::format("copy data to `{}`", display));
   }
-  std::string buf(1 << 17, '\0');
+  // One buffer per thread, not 128 KiB allocated and zeroed per file.
+  static thread_local std::unique_ptr<char[]> buf(new char[k_copy_buffer]);
   for (;;) {
-    ssize_t n = ::read(src, buf.data(), buf.size());
+    ssize_t n = ::read(src, buf.get(), k_copy_buffer);
     if (n < 0) {
       if (errno == EINTR) continue;
       return errno_error(fmt::format("read source of `{}`", display));
     }
     if (n == 0) return done;
-    if (auto st = write_all(dst, std::string_view(buf.data(), static_cast<size_t>(n))); !st)
+    if (auto st = write_all(dst, std::string_view(buf.get(), static_cast<size_t>(n))); !st)
       return std::move(st).error().wrap("write `{}`", display);
     done += static_cast<uint64_t>(n);
   }

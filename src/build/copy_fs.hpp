@@ -78,6 +78,9 @@ Status copy_clear_target(int dirfd, const std::string& name, const std::string& 
 /// Removes `name` in `dirfd` (a whole tree for a directory), never following a symlink.
 Status copy_remove_tree(int dirfd, const std::string& name, const std::string& display);
 
+/// The on-disk ids `owner` is written with (mapped through `owner.ids`).
+Result<std::pair<uid_t, gid_t>> copy_disk_ids(const CopyIds& owner);
+
 /// Gives `fd` (a regular fd of a file or directory) the owner in `owner` mapped to disk
 /// ids; where chown is refused, records owner and `mode` in user.containers.override_stat.
 Status copy_set_owner(int fd, const CopyIds& owner, mode_t mode, const std::string& display);

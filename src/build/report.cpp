@@ -26,7 +26,8 @@ std::string report_json(const BuildResult& r) {
                      {"reason", s.reason},
                      {"seconds", s.seconds},
                      {"layer", s.layer},
-                     {"size", s.size}});
+                     {"size", s.size},
+                     {"files_reused", s.files_reused}});
   nlohmann::json j = {{"version", 1},
                       {"image", r.image_id.str()},
                       {"manifest", r.manifest.str()},

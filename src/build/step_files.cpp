@@ -263,6 +263,11 @@ Result<Executed> execute_files(const BuildEnv& env, const plan::Step& step, cons
   const executor::IdMap& map = file_work_map(env.map);
   layer::IdMapping ids = chown_mapping(env.map);
   const executor::RootfsSource rootfs = ex.active->rootfs();
+  std::optional<CopyReuse> reuse;
+  if (const auto* ovl = std::get_if<executor::OverlayRootfs>(&rootfs); ovl && inputs.reuse && !f.link) {
+    reuse = inputs.reuse;
+    reuse->upper = ovl->upperdir;
+  }
 
   auto child = [&]() -> Result<std::string> {
     TRY(make_private_mounts());
@@ -288,12 +293,14 @@ Result<Executed> execute_files(const BuildEnv& env, const plan::Step& step, cons
       base.chown = CopyOwner{owner.first, owner.second};
     }
     const size_t source_count = f.sources.size() + f.contents.size();
+    std::vector<ReusedFile> reused;
     if (!local.empty()) {
       CopyRequest req = base;
       req.extract_archives = f.add;
       if (selection) {
         req.items = items_of(*ctx, *selection);
         req.single_file = single_file(*selection, source_count);
+        if (reuse) req.reuse = &*reuse;
       } else {
         fs::path src_root = scratch / "empty";
         if (!from_lowers.empty()) src_root = TRY(mount_lowers_ro(from_lowers, scratch / "src"));
@@ -304,7 +311,7 @@ Result<Executed> execute_files(const BuildEnv& env, const plan::Step& step, cons
         req.single_file = single_file(sel, source_count);
         req.keep_owner = true;  // a stage or image keeps its owners, as BuildKit copies them
       }
-      TRY(copy_into(root, req));
+      reused = TRY(copy_into(root, req)).reused;
     }
     if (!inputs.downloads.empty()) {
       CopyRequest req = base;
@@ -318,11 +325,16 @@ Result<Executed> execute_files(const BuildEnv& env, const plan::Step& step, cons
       req.single_file = source_count == 1;
       TRY(copy_into(root, req));
     }
-    return std::string();
+    if (!reused.empty()) {  // links go to the upper directory, never through the mounted root
+      if (::umount2(root.c_str(), 0) != 0) return errno_error(fmt::format("unmount `{}`", root.string()));
+      TRY(link_reused(reused));
+    }
+    return std::to_string(reused.size());
   };
   auto done = executor::run_in_userns(child, &map, CLONE_NEWNS);
   (void)executor::remove_tree_mapped(scratch, &env.map);
   if (!done) return std::move(done).error();
+  ex.files_reused = done->empty() ? 0 : std::stoull(*done);
   return ex;
 }
 

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <future>
 #include <thread>
 
 namespace cbuild::snapshot {
@@ -58,9 +59,13 @@ Result<layer::LayerDigests> digests_of(const fs::path& upper, std::optional<int6
 
 // The result line of a commit child: "<diffID>" or "<diffID> <content> <tar size> <entries>".
 Result<std::string> commit_result(const fs::path& tree, std::optional<int64_t> clamp, bool with_info) {
-  auto d = TRY(digests_of(tree, clamp));
-  if (!with_info) return d.diff_id.str();
-  auto content = TRY(digests_of(tree, int64_t{0}));
+  if (!with_info) return TRY(digests_of(tree, clamp)).diff_id.str();
+  // The two passes read the same (cached) files: on two threads they take the time of one.
+  auto content_pass = std::async(std::launch::async, [&] { return digests_of(tree, int64_t{0}); });
+  auto diff_pass = digests_of(tree, clamp);
+  auto content_result = content_pass.get();
+  auto d = TRY(std::move(diff_pass));
+  auto content = TRY(std::move(content_result));
   return fmt::format("{} {} {} {}", d.diff_id.str(), content.diff_id.str(), d.tar_size, d.entries);
 }
 
@@ -132,7 +137,10 @@ Active::~Active() {
 }
 
 Snapshotter::Snapshotter(store::Store& store, Kind kind, const executor::IdMap* map)
-    : m_store(store), m_kind(kind), m_map(map) {
+    : Snapshotter(store, std::function<Kind()>([kind] { return kind; }), map) {}
+
+Snapshotter::Snapshotter(store::Store& store, std::function<Kind()> resolve, const executor::IdMap* map)
+    : m_store(store), m_resolve(std::move(resolve)), m_map(map) {
   store.set_tree_remover([map](const fs::path& p) { return executor::remove_tree_mapped(p, map); });
   // Step roots live in the session directory: container root (an unprivileged host id when
   // cbuild runs as root) must be able to reach them.
@@ -282,13 +290,18 @@ Result<std::vector<fs::path>> Snapshotter::lowerdirs(const std::string& id) {
   return out;
 }
 
+Kind Snapshotter::kind() {
+  std::call_once(m_resolved, [this] { m_kind = m_resolve(); });
+  return *m_kind;
+}
+
 Result<Active> Snapshotter::prepare(const std::string& parent) {
   Active active;
   active.m_parent = parent;
   active.m_map = m_map;
   active.m_scratch = TRY(m_store.make_temp_dir("step-"));
   TRY(make_owned_dir(active.m_scratch, m_map, 0711));
-  if (m_kind == Kind::overlay) return prepare_overlay(parent, std::move(active));
+  if (kind() == Kind::overlay) return prepare_overlay(parent, std::move(active));
   return prepare_native(parent, std::move(active));
 }
 

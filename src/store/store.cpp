@@ -42,10 +42,19 @@ static_assert(std::size(k_migrations) == k_schema_version);
 
 constexpr const char* k_layout_dirs[] = {"blobs/sha256", "snapshots", "cache-mounts", "tmp", "locks"};
 
+/// Whether the database already has this cbuild's schema (read only; false for a new file).
+Result<bool> current_schema(Store::Impl& impl) {
+  auto exists = TRY(impl.db.query("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'"));
+  if (!TRY(exists.step())) return false;
+  auto q = TRY(impl.db.query("SELECT value FROM meta WHERE key = 'schema_version'"));
+  return TRY(q.step()) && q.text(0) == std::to_string(k_schema_version);
+}
+
 Status migrate(Store::Impl& impl) {
   // WAL: readers never block the writer, commits are atomic under kill -9.
   // synchronous=NORMAL: see store.hpp (files are fsynced before rows name them).
   TRY(impl.db.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"));
+  if (TRY(current_schema(impl))) return {};  // the common case: no write transaction
   return impl.write([&]() -> Status {
     TRY(impl.db.exec("CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL)"));
     int version = 0;

@@ -1,5 +1,6 @@
 #include "cbuild/util/digest.hpp"
 
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 
 #include <stdexcept>
@@ -40,9 +41,23 @@ struct Sha256::Impl {
   ~Impl() { EVP_MD_CTX_free(ctx); }
 };
 
+namespace {
+/// SHA-256 fetched from the default provider once: `EVP_sha256()` fetches it again at every
+/// init, and cbuild hashes many small inputs. OpenSSL's config file is not read (nothing in it
+/// concerns a digest; libcurl still reads it for TLS).
+const EVP_MD* sha256_md() {
+  static const EVP_MD* md = [] {
+    OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG, nullptr);
+    return EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  }();
+  return md;
+}
+}  // namespace
+
 Sha256::Sha256() : m_impl(std::make_unique<Impl>()) {
   m_impl->ctx = EVP_MD_CTX_new();
-  if (!m_impl->ctx || EVP_DigestInit_ex(m_impl->ctx, EVP_sha256(), nullptr) != 1)
+  const EVP_MD* md = sha256_md();
+  if (!m_impl->ctx || !md || EVP_DigestInit_ex(m_impl->ctx, md, nullptr) != 1)
     throw std::runtime_error("OpenSSL: cannot initialise SHA-256");
 }
 Sha256::~Sha256() = default;

@@ -83,6 +83,9 @@ struct StepReport {
   double seconds = 0;
   std::string layer;  ///< diffID of the step's layer, empty when none
   uint64_t size = 0;
+  /// A re-run COPY/ADD: files taken unchanged from the step's previous result instead of
+  /// copied again (hard links).
+  uint64_t files_reused = 0;
 };
 
 struct BuildResult {

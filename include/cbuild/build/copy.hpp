@@ -46,6 +46,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 #include "cbuild/layer/id_map.hpp"
@@ -75,6 +76,25 @@ struct CopyOwner {
   uint32_t gid = 0;
 };
 
+/// Files of the previous result of the same step that a re-run may take instead of copying
+/// again (a big COPY where one source changed costs what changed, not the whole tree).
+/// Overlay roots only: new files go to the step's upper directory.
+struct CopyReuse {
+  fs::path previous;  ///< the previous result's layer tree (a snapshot directory)
+  fs::path upper;     ///< the step's upper directory
+  /// `CopyItem::rel` of the sources whose content and metadata (mtimes aside) equal what the
+  /// previous result copied. A file is reused only when, besides, its copy in `previous` has
+  /// the size, mtime, mode and owner this copy would give it and neither has xattrs, and
+  /// nothing is at its target in the root.
+  std::unordered_set<std::string> unchanged;
+};
+
+/// A file left for `link_reused`: `from` in CopyReuse::previous, `to` in CopyReuse::upper.
+struct ReusedFile {
+  fs::path from;
+  fs::path to;
+};
+
 struct CopyRequest {
   std::vector<CopyItem> items;
   std::string dest;           ///< as written (after expansion)
@@ -98,13 +118,22 @@ struct CopyRequest {
   /// container ids through `ids`. Created parent directories still get 0:0.
   bool keep_owner = false;
   layer::IdMapping ids;  ///< container → on-disk ids for chown (empty: identity)
+  const CopyReuse* reuse = nullptr;  ///< unchanged files to take from the previous result
 };
 
 struct CopyStats {
   uint64_t files = 0;
   uint64_t bytes = 0;
   uint64_t archives_extracted = 0;
+  /// With `CopyRequest::reuse`: files not copied but left for `link_reused` (counted in
+  /// `files` and `bytes`).
+  std::vector<ReusedFile> reused;
 };
+
+/// Hard-links each reused file into the upper directory (a copy with the same metadata
+/// where a link is refused, e.g. at the link limit), keeping the times of the directories
+/// linked into. Call once the overlay root is unmounted.
+Status link_reused(const std::vector<ReusedFile>& files);
 
 /// Place `request.items` into the root filesystem at `root` (a mounted or plain directory
 /// the caller may write). Errors name the source or destination path.

@@ -21,6 +21,8 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -77,8 +79,11 @@ class Snapshotter {
   /// `map`: the build user namespace (default executor::host_id_map()). Installs a tree
   /// remover in the store that works on mapped trees.
   Snapshotter(store::Store& store, Kind kind, const executor::IdMap* map = nullptr);
+  /// The same with the kind decided by `resolve` when a root is first prepared: a build
+  /// whose steps all hit never probes overlayfs (nor creates its user namespace).
+  Snapshotter(store::Store& store, std::function<Kind()> resolve, const executor::IdMap* map = nullptr);
 
-  Kind kind() const { return m_kind; }
+  Kind kind();
   /// Depth limit before flattening (0: computed from the overlay option length).
   void set_max_lowers(size_t n) { m_max_lowers = n; }
 
@@ -127,7 +132,9 @@ class Snapshotter {
                                             const Digest& diff_id, uint64_t size = 0);
 
   store::Store& m_store;
-  Kind m_kind;
+  std::optional<Kind> m_kind;
+  std::function<Kind()> m_resolve;
+  std::once_flag m_resolved;
   const executor::IdMap* m_map;
   size_t m_max_lowers = 0;
 };

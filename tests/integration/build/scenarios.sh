@@ -192,6 +192,30 @@ sleep 0.3
 pgrep -f 'sleep 300' >/dev/null && fail "step process survived SIGTERM"
 [ -z "$(ls "$work/root/tmp")" ] || fail "temp session left after SIGTERM: $(ls "$work/root/tmp")"
 
+# ---- a COPY re-run after a one-file change links the other files from its previous result,
+# and its layers are those a cold build makes -------------------------------------------------
+mkdir -p "$work/re/src/sub"
+for i in $(seq 1 30); do echo "file $i" >"$work/re/src/f$i.txt"; done
+echo deep >"$work/re/src/sub/deep.txt"
+chmod 0750 "$work/re/src/f3.txt"
+touch -d '2010-05-06 07:08:09.123456789' "$work/re/src"/*.txt "$work/re/src/sub/deep.txt"  # before the epoch: kept
+printf 'FROM busybox:1.36\nCOPY src/ /data/\nCOPY --chown=7:8 src/ /owned/\n' >"$work/re/Dockerfile"
+rebuild() {  # rebuild STORE REPORT
+  SOURCE_DATE_EPOCH=1704067200 "$CBUILD" --root "$1" build --progress=quiet --report "$2" "$work/re" >/dev/null 2>"$work/re.err" ||
+    { cat "$work/re.err"; fail "COPY re-run build"; }
+}
+copy_steps() { jq -c '[.steps[] | select(.instruction | startswith("COPY")) | [.layer, .files_reused]]' "$1"; }
+rebuild "$work/root" "$work/re1.json"
+echo changed >"$work/re/src/f1.txt"
+touch -d '2001-02-03 04:05:06' "$work/re/src/f2.txt"  # same content, new mtime: copied, not linked
+rebuild "$work/root" "$work/re2.json"
+[ "$(jq -c '[.steps[] | .files_reused]' "$work/re2.json")" = '[29,29]' ] ||
+  fail "COPY re-run reused $(jq -c '[.steps[] | .files_reused]' "$work/re2.json"), want 29 of 31 files in each"
+"$CBUILD" --root "$work/root-re" load -i "$work/busybox-image.tar" >/dev/null
+rebuild "$work/root-re" "$work/re-cold.json"
+[ "$(copy_steps "$work/re2.json" | jq -c 'map(.[0])')" = "$(copy_steps "$work/re-cold.json" | jq -c 'map(.[0])')" ] ||
+  fail "re-run COPY layers differ from a cold build: $(copy_steps "$work/re2.json") vs $(copy_steps "$work/re-cold.json")"
+
 # ---- both snapshotters give the same image -------------------------------------------
 for kind in native overlay; do
   SOURCE_DATE_EPOCH=1704067200 "$CBUILD" --root "$work/root-$kind" build --progress=quiet --snapshotter "$kind" \

@@ -341,3 +341,43 @@ TEST_CASE("parse_chmod: octal modes only") {
     CHECK_FALSE(parse_chmod(bad).ok());
   }
 }
+
+TEST_CASE("copy: a re-run takes the unchanged files from the previous result") {
+  Fixture f;
+  TempDir previous = temp_dir("copy-prev-");
+  for (auto [name, text] : {std::pair{"same.txt", "same"}, {"touched.txt", "touched"}, {"changed.txt", "old"}}) {
+    write(f.s(std::string("d/") + name), text);
+    set_mtime(f.s(std::string("d/") + name), 1000);
+  }
+  set_mtime(f.s("d"), 1500);
+  auto req = request({item(f.s("d"), "d"), item(f.s("d/changed.txt"), "d/changed.txt", true),
+                      item(f.s("d/same.txt"), "d/same.txt", true), item(f.s("d/touched.txt"), "d/touched.txt", true)},
+                     "/out/");
+  CHECK(copy_ok(previous.path(), req).reused.empty());  // the previous run of the step
+
+  write(f.s("d/changed.txt"), "new content");
+  set_mtime(f.s("d/changed.txt"), 1000);
+  set_mtime(f.s("d/touched.txt"), 2000);  // same content, another mtime: copied again
+  set_mtime(f.s("d"), 1500);
+  build::CopyReuse reuse;
+  reuse.previous = previous.path();
+  reuse.upper = f.root.path();  // a plain root: its own upper directory
+  reuse.unchanged = {"d/same.txt", "d/touched.txt"};
+  req.reuse = &reuse;
+  auto stats = copy_ok(f.root.path(), req);
+  CHECK(stats.files == 3);
+  REQUIRE(build::link_reused(stats.reused).ok());
+  CHECK(read(f.r("out/d/same.txt")) == "same");
+  CHECK(read(f.r("out/d/touched.txt")) == "touched");
+  CHECK(read(f.r("out/d/changed.txt")) == "new content");
+  CHECK(lstat_of(f.r("out/d/touched.txt")).st_mtim.tv_sec == 2000);
+  CHECK(lstat_of(f.r("out/d/same.txt")).st_mtim.tv_sec == 1000);
+  CHECK(lstat_of(f.r("out/d")).st_mtim.tv_sec == 1500);  // linking kept the directory's time
+  if (is_root()) {
+    REQUIRE(stats.reused.size() == 1);
+    CHECK(lstat_of(f.r("out/d/same.txt")).st_ino == lstat_of(previous.path() / "out/d/same.txt").st_ino);
+  } else {
+    CHECK(stats.reused.empty());  // owners live in xattrs unprivileged: never reused
+  }
+  CHECK(lstat_of(f.r("out/d/touched.txt")).st_ino != lstat_of(previous.path() / "out/d/touched.txt").st_ino);
+}
