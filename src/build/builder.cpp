@@ -307,8 +307,11 @@ Status Builder::run_step(const plan::Stage& stage, const plan::Step& step, int p
       bool present = snap.empty() || (found.ok() && found->has_value());
       if (present && j.is_object()) {
         hit = std::move(j);
-        std::lock_guard lock(m_mutex);
-        m_touched.push_back(key);
+        // last_used is for GC's LRU: a minute's precision spares a cached rebuild every write.
+        if (store::now_seconds() - (*rec)->last_used >= 60) {
+          std::lock_guard lock(m_mutex);
+          m_touched.push_back(key);
+        }
       }
     }
   }

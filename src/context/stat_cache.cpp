@@ -73,10 +73,6 @@ Result<StatCache> StatCache::open(const fs::path& db_path) {
       SQLITE_OK)
     return db_error(cache.m_db, db_path, "open");
   sqlite3_busy_timeout(cache.m_db, 10'000);
-  // As the store's database: no checkpoint (two fsyncs) and no WAL deletion at every close.
-  int one = 1;
-  sqlite3_db_config(cache.m_db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, nullptr);
-  sqlite3_file_control(cache.m_db, "main", SQLITE_FCNTL_PERSIST_WAL, &one);
   if (sqlite3_exec(cache.m_db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", nullptr, nullptr,
                    nullptr) != SQLITE_OK ||
       sqlite3_exec(cache.m_db, k_schema, nullptr, nullptr, nullptr) != SQLITE_OK)

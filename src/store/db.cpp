@@ -58,16 +58,6 @@ Error Db::error(std::string_view what) const {
   return make_error("store database: {}: {}", what, m_db ? sqlite3_errmsg(m_db) : "not open");
 }
 
-namespace {
-/// A cbuild run is short: checkpointing and deleting the WAL at every close costs two fsyncs
-/// and a file creation on the next open. SQLite still checkpoints when the WAL grows.
-void keep_wal_on_close(sqlite3* db) {
-  int one = 1;
-  sqlite3_db_config(db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, nullptr);
-  sqlite3_file_control(db, "main", SQLITE_FCNTL_PERSIST_WAL, &one);
-}
-}  // namespace
-
 Status Db::open(const std::filesystem::path& path) {
   int rc = sqlite3_open_v2(path.c_str(), &m_db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
                            nullptr);
@@ -79,7 +69,6 @@ Status Db::open(const std::filesystem::path& path) {
   }
   // Wait for other processes' write transactions instead of failing with SQLITE_BUSY.
   sqlite3_busy_timeout(m_db, 120000);
-  keep_wal_on_close(m_db);
   return {};
 }
 
