@@ -1,154 +1,105 @@
-// ADD <url>: one libcurl transfer into an AtomicFile, hashed on the way.
-#include <curl/curl.h>
+// ADD <url>: one GET through the registry's HTTP transport into an AtomicFile, hashed on
+// the way.
 #include <sys/stat.h>
 
-#include <memory>
-#include <mutex>
+#include <cctype>
+#include <ctime>
+#include <optional>
 
 #include "cbuild/build/copy.hpp"
+#include "cbuild/registry/transport.hpp"
 #include "cbuild/util/fs.hpp"
 
 namespace cbuild::build {
 
 namespace {
 
-struct CurlFree {
-  void operator()(CURL* c) const { curl_easy_cleanup(c); }
-  void operator()(CURLU* u) const { curl_url_cleanup(u); }
-  void operator()(char* p) const { curl_free(p); }
-};
-
 constexpr std::string_view k_unnamed = "__unnamed__";  // dockerfile2llb's name for a URL without one
+
+/// %XX sequences decoded (an invalid one is kept as written).
+std::string percent_decode(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%' && i + 2 < s.size() && std::isxdigit(static_cast<unsigned char>(s[i + 1])) &&
+        std::isxdigit(static_cast<unsigned char>(s[i + 2]))) {
+      out += static_cast<char>(std::stoi(std::string(s.substr(i + 1, 2)), nullptr, 16));
+      i += 2;
+    } else {
+      out += s[i];
+    }
+  }
+  return out;
+}
 
 /// The file name docker gives a downloaded URL: the last element of the URL's (decoded)
 /// path, "__unnamed__" when there is none. Also checks the scheme.
 Result<std::string> url_file_name(const std::string& url) {
-  std::unique_ptr<CURLU, CurlFree> u(curl_url());
-  if (!u || curl_url_set(u.get(), CURLUPART_URL, url.c_str(), 0) != CURLUE_OK)
-    return make_error(ExitCode::bad_input, "download `{}`: invalid URL", url);
-  char* raw = nullptr;
-  if (curl_url_get(u.get(), CURLUPART_SCHEME, &raw, 0) != CURLUE_OK)
+  auto scheme_end = url.find("://");
+  if (scheme_end == std::string::npos || scheme_end == 0)
     return make_error(ExitCode::bad_input, "download `{}`: URL without a scheme", url);
-  std::unique_ptr<char, CurlFree> scheme(raw);
-  if (std::string_view(scheme.get()) != "http" && std::string_view(scheme.get()) != "https")
+  std::string scheme = url.substr(0, scheme_end);
+  for (auto& c : scheme) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (scheme != "http" && scheme != "https")
     return make_error(ExitCode::bad_input, "download `{}`: only http and https URLs are supported", url);
-  raw = nullptr;
-  if (curl_url_get(u.get(), CURLUPART_PATH, &raw, CURLU_URLDECODE) != CURLUE_OK)
-    return std::string(k_unnamed);
-  std::unique_ptr<char, CurlFree> decoded(raw);
-  std::string path = decoded.get();
-  while (path.size() > 1 && path.ends_with('/')) path.pop_back();
-  std::string name = path.substr(path.rfind('/') == std::string::npos ? 0 : path.rfind('/') + 1);
+  std::string_view rest = std::string_view(url).substr(scheme_end + 3);
+  size_t path_start = rest.find_first_of("/?#");
+  if (path_start == 0 || rest.empty())
+    return make_error(ExitCode::bad_input, "download `{}`: invalid URL (no host)", url);
+  if (path_start == std::string_view::npos || rest[path_start] != '/') return std::string(k_unnamed);
+  std::string_view path = rest.substr(path_start);
+  path = path.substr(0, path.find_first_of("?#"));
+  std::string decoded = percent_decode(path);
+  while (decoded.size() > 1 && decoded.ends_with('/')) decoded.pop_back();
+  std::string name = decoded.substr(decoded.rfind('/') == std::string::npos ? 0 : decoded.rfind('/') + 1);
   if (name.empty() || name == "." || name == ".." || name.find('\0') != std::string::npos)
     return std::string(k_unnamed);
   return name;
 }
 
-/// Transfer state shared with the libcurl callbacks.
-struct Transfer {
-  CURL* curl = nullptr;
-  int fd = -1;
-  Sha256 sha;
-  uint64_t bytes = 0;
-  std::string status_line;  // of the last response ("HTTP/1.1 404 Not Found")
-  bool refused_status = false;
-  Status write_status;
-};
-
-size_t on_body(char* data, size_t size, size_t count, void* user) {
-  auto* t = static_cast<Transfer*>(user);
-  size_t n = size * count;
-  long code = 0;
-  curl_easy_getinfo(t->curl, CURLINFO_RESPONSE_CODE, &code);
-  if (code >= 300) {  // an error page: not kept, the status is reported instead
-    t->refused_status = true;
-    return 0;
-  }
-  if (auto st = write_all(t->fd, std::string_view(data, n)); !st) {
-    t->write_status = std::move(st);
-    return 0;
-  }
-  t->sha.update(data, n);
-  t->bytes += n;
-  return n;
+/// "HTTP status 404 (Not Found)".
+std::string describe_status(const registry::HttpResponse& r) {
+  return r.reason.empty() ? fmt::format("HTTP status {}", r.status)
+                          : fmt::format("HTTP status {} ({})", r.status, r.reason);
 }
 
-size_t on_header(char* data, size_t size, size_t count, void* user) {
-  auto* t = static_cast<Transfer*>(user);
-  std::string_view line(data, size * count);
-  if (line.starts_with("HTTP/")) {
-    while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.remove_suffix(1);
-    t->status_line = line;
-  }
-  return size * count;
-}
-
-/// "HTTP status 404 (Not Found)" from the code and the status line's reason phrase.
-std::string describe_status(long code, std::string_view status_line) {
-  std::string reason;
-  size_t first = status_line.find(' ');
-  size_t second = first == std::string_view::npos ? first : status_line.find(' ', first + 1);
-  if (second != std::string_view::npos) reason = status_line.substr(second + 1);
-  return reason.empty() ? fmt::format("HTTP status {}", code)
-                        : fmt::format("HTTP status {} ({})", code, reason);
-}
-
-Status setup(CURL* c, const std::string& url, Transfer& t, char* errbuf) {
-  bool ok = curl_easy_setopt(c, CURLOPT_URL, url.c_str()) == CURLE_OK &&
-            curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L) == CURLE_OK &&
-            curl_easy_setopt(c, CURLOPT_MAXREDIRS, 10L) == CURLE_OK &&
-            curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https") == CURLE_OK &&
-            curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https") == CURLE_OK &&
-            curl_easy_setopt(c, CURLOPT_FILETIME, 1L) == CURLE_OK &&
-            curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L) == CURLE_OK &&
-            curl_easy_setopt(c, CURLOPT_USERAGENT, "cbuild") == CURLE_OK &&
-            curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 60L) == CURLE_OK &&
-            curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L) == CURLE_OK &&  // give up after 5 idle minutes
-            curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 300L) == CURLE_OK &&
-            curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf) == CURLE_OK &&
-            curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body) == CURLE_OK &&
-            curl_easy_setopt(c, CURLOPT_WRITEDATA, &t) == CURLE_OK &&
-            curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header) == CURLE_OK &&
-            curl_easy_setopt(c, CURLOPT_HEADERDATA, &t) == CURLE_OK;
-  if (!ok) return make_error("download `{}`: cannot configure libcurl", url);
-  return {};
+/// Seconds since the epoch of an HTTP date (RFC 9110 IMF-fixdate); nullopt when unparsable.
+std::optional<int64_t> parse_http_date(const std::string& text) {
+  std::tm tm{};
+  const char* end = ::strptime(text.c_str(), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+  if (!end || *end != '\0') return std::nullopt;
+  return static_cast<int64_t>(::timegm(&tm));
 }
 
 }  // namespace
 
 Result<Download> download(const std::string& url, const fs::path& dir,
                           const std::optional<Digest>& checksum) {
-  static std::once_flag init;
-  std::call_once(init, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
   std::string name = TRY(url_file_name(url));
-  std::unique_ptr<CURL, CurlFree> curl(curl_easy_init());
-  if (!curl) return make_error("download `{}`: cannot start libcurl", url);
   auto file = TRY(AtomicFile::create(dir / name, 0600));
-  Transfer t;
-  t.curl = curl.get();
-  t.fd = file.fd();
-  char errbuf[CURL_ERROR_SIZE] = {};
-  TRY(setup(curl.get(), url, t, errbuf));
-  CURLcode rc = curl_easy_perform(curl.get());
-  long code = 0;
-  curl_easy_getinfo(curl.get(), CURLINFO_RESPONSE_CODE, &code);
-  if (!t.write_status) return std::move(t.write_status).error().wrap("download `{}`", url);
-  if (rc != CURLE_OK && !t.refused_status)
-    return make_error("download `{}`: {}", url, errbuf[0] ? errbuf : curl_easy_strerror(rc));
-  if (code < 200 || code >= 300)
-    return make_error(code == 404 ? ExitCode::not_found : ExitCode::failure, "download `{}`: {}", url,
-                      describe_status(code, t.status_line));
+  Sha256 sha;
+  registry::HttpRequest request;
+  request.url = url;
+  auto transport = registry::make_curl_transport({.connect_timeout_seconds = 60, .low_speed_seconds = 300,
+                                                  .user_agent = "cbuild"});
+  auto response = TRY(transport->send(request, [&](std::string_view chunk) -> Status {
+    TRY(write_all(file.fd(), chunk));
+    sha.update(chunk.data(), chunk.size());
+    return {};
+  }));
+  if (response.status == 0) return make_error("download `{}`: {}", url, response.error);
+  if (response.status < 200 || response.status >= 300)
+    return make_error(response.status == 404 ? ExitCode::not_found : ExitCode::failure, "download `{}`: {}", url,
+                      describe_status(response));
   Download out;
   out.name = name;
-  out.digest = t.sha.finish();
+  out.digest = sha.finish();
   if (checksum && *checksum != out.digest)
     return make_error(ExitCode::bad_input, "download `{}`: checksum mismatch: expected {}, got {}", url,
                       checksum->str(), out.digest.str());
-  curl_off_t filetime = -1;
-  if (curl_easy_getinfo(curl.get(), CURLINFO_FILETIME_T, &filetime) == CURLE_OK && filetime >= 0)
-    out.mtime_sec = static_cast<int64_t>(filetime);
   // Without Last-Modified the file gets the epoch, as BuildKit's http source does, so the
   // layer does not depend on when it was built.
+  out.mtime_sec = parse_http_date(response.header("last-modified")).value_or(0);
   const timespec times[2] = {{static_cast<time_t>(out.mtime_sec), 0},
                              {static_cast<time_t>(out.mtime_sec), 0}};
   if (::futimens(file.fd(), times) != 0)

@@ -42,6 +42,7 @@ struct HttpResponse {
   /// Header names lower-cased; of repeated headers the last is kept, except
   /// `www-authenticate`, whose values are joined with ", " as RFC 9110 allows.
   std::map<std::string, std::string> headers;
+  std::string reason;      ///< the status line's reason phrase ("Not Found"), when sent
   std::string body;        ///< the body, unless it went to a sink (2xx with a sink)
   std::string error;       ///< transport failure text when status is 0
   bool retryable = false;  ///< status 0 only: timeout or connection dropped mid-transfer
@@ -65,6 +66,9 @@ struct CurlOptions {
 };
 
 /// The libcurl transport; safe to use from several threads (one easy handle per request).
+/// It lives in the plugin `cbuild-http.so`, loaded on first use from `$CBUILD_HTTP_PLUGIN`,
+/// beside the executable, `<prefix>/<libdir>/cbuild/` or the build tree; when it cannot be
+/// loaded, every request fails with an error saying so.
 std::unique_ptr<Transport> make_curl_transport(CurlOptions options = {});
 
 }  // namespace cbuild::registry

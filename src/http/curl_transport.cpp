@@ -1,4 +1,6 @@
-// The libcurl Transport: one easy handle per request, body streamed to the sink.
+// The libcurl Transport: one easy handle per request, body streamed to the sink. Built as
+// the plugin cbuild-http.so (see registry/transport.cpp): libcurl and the libraries it
+// loads are mapped only by runs that make HTTP requests.
 #include <curl/curl.h>
 
 #include <algorithm>
@@ -8,11 +10,6 @@
 #include "cbuild/registry/transport.hpp"
 
 namespace cbuild::registry {
-
-std::string HttpResponse::header(std::string_view lower_name) const {
-  auto it = headers.find(std::string(lower_name));
-  return it == headers.end() ? std::string() : it->second;
-}
 
 namespace {
 
@@ -37,6 +34,10 @@ size_t on_header(char* data, size_t size, size_t count, void* user) {
   std::string_view line(data, size * count);
   if (line.starts_with("HTTP/")) {
     t->response.headers.clear();  // a new response (after a redirect or 100-continue)
+    // "HTTP/1.1 404 Not Found": the reason phrase is what follows the code.
+    size_t first = line.find(' ');
+    size_t second = first == std::string_view::npos ? first : line.find(' ', first + 1);
+    t->response.reason = second == std::string_view::npos ? std::string() : trim(line.substr(second + 1));
     return size * count;
   }
   auto colon = line.find(':');
@@ -180,8 +181,9 @@ class CurlTransport final : public Transport {
 
 }  // namespace
 
-std::unique_ptr<Transport> make_curl_transport(CurlOptions options) {
-  return std::make_unique<CurlTransport>(std::move(options));
+/// The plugin's one entry point (looked up by name with dlsym).
+extern "C" __attribute__((visibility("default"))) Transport* cbuild_make_curl_transport(const CurlOptions* options) {
+  return new CurlTransport(*options);
 }
 
 }  // namespace cbuild::registry
