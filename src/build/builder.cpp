@@ -25,6 +25,7 @@
 #include "cbuild/registry/pull.hpp"
 #include "cbuild/registry/connection.hpp"
 #include "config_apply.hpp"
+#include "lazy_results.hpp"
 
 namespace cbuild::build {
 namespace {
@@ -103,6 +104,8 @@ class Builder {
   std::vector<StepReport> m_reports;
   std::vector<std::string> m_touched;  // cache keys hit, touched in one transaction at the end
   std::vector<CacheImport> m_imports;  // --cache-from
+  std::optional<LazyResults> m_lazy;   // their hits, fetched only when needed
+  std::mutex m_mounts_mutex;           // restoring cache mounts
   struct Exported {
     int stage;
     RemoteRecord record;
@@ -111,7 +114,7 @@ class Builder {
   std::vector<Exported> m_exported;  // every step result, for --cache-to
 
   Result<std::optional<Json>> remote_hit(const std::string& key);
-  Status restore_cache_mounts();
+  Status restore_cache_mounts(const plan::Step& step);
   Status export_caches(StageState& final_state);
 };
 
@@ -349,8 +352,16 @@ Status Builder::run_step(const plan::Stage& stage, const plan::Step& step, int p
     result.created = hit->value("created", m_env->now);
     report.cached = true;
   } else {
-    auto executed = step.keyword == "RUN" ? execute_run(*m_env, step, state, sources, vertex)
-                                          : execute_files(*m_env, step, state, sources, files);
+    // The step runs on real trees: lazy remote hits it reads are fetched now.
+    SourceLookup trees = [this](const std::string& from) -> Result<SourceTree> {
+      SourceTree src = TRY(source(from));
+      TRY(m_lazy->materialize(src.snapshot));
+      return src;
+    };
+    if (Status s = m_lazy->materialize(state.snapshot); !s) return fail(s.error());
+    if (Status s = restore_cache_mounts(step); !s) return fail(s.error());
+    auto executed = step.keyword == "RUN" ? execute_run(*m_env, step, state, trees, vertex)
+                                          : execute_files(*m_env, step, state, trees, files);
     if (!executed) return fail(std::move(executed).error());
     report.files_reused = executed->files_reused;
     snapshot::CommitInfo info;
@@ -447,42 +458,37 @@ Status Builder::run_step(const plan::Stage& stage, const plan::Step& step, int p
   return {};
 }
 
-// A key the local cache lacks but an imported cache has: its layers are fetched (only
-// those missing locally) and unpacked, and the entry is recorded locally.
+// A key the local cache lacks but an imported cache has: the result is recorded without its
+// layers (LazyResults); the local entry is stored once they are unpacked.
 Result<std::optional<Json>> Builder::remote_hit(const std::string& key) {
-  for (auto& imp : m_imports) {
-    const RemoteRecord* r = imp.find(key);
+  for (size_t i = 0; i < m_imports.size(); ++i) {
+    const RemoteRecord* r = m_imports[i].find(key);
     if (!r) continue;
-    std::string parent;
-    Digest chain;
-    for (size_t i = 0; i < r->chain.size(); ++i) {
-      chain = i == 0 ? r->chain[i] : store::chain_id(chain, r->chain[i]);
-      if (!TRY(m_store.get_snapshot(chain.str()))) {
-        fs::path blob = TRY(imp.ensure_blob(r->chain[i]));
-        TRY(m_snapshotter->unpack(parent, blob, r->chain[i]));
-      }
-      parent = chain.str();
-    }
-    Json record = {{"v", 1}, {"snapshot", parent}, {"identity", r->identity}, {"created", r->created},
-                   {"size", r->size}};
+    Json record = {{"v", 1}, {"snapshot", LazyResults::snapshot_id(r->chain)}, {"identity", r->identity},
+                   {"created", r->created}, {"size", r->size}};
+    if (!r->chain.empty()) record["diff_id"] = r->chain.back().str();
     store::CacheRecord cr;
     cr.key = key;
     cr.size = r->size;
-    if (!parent.empty()) {
-      record["diff_id"] = r->chain.back().str();
-      cr.snapshots = {parent};
-    }
     cr.record = record.dump();
-    TRY(m_store.put_cache(cr));
+    TRY(m_lazy->add(i, *r, std::move(cr)));
     return std::optional<Json>(std::move(record));
   }
   return std::optional<Json>();
 }
 
-// Cache mounts from an imported cache fill directories that are still empty here.
-Status Builder::restore_cache_mounts() {
+// Cache mounts from an imported cache fill directories that are still empty here, when a
+// RUN step that mounts them runs.
+Status Builder::restore_cache_mounts(const plan::Step& step) {
+  const auto* run = std::get_if<dockerfile::RunCommand>(&step.command);
+  if (!run) return {};
+  std::lock_guard lock(m_mounts_mutex);
   for (auto& imp : m_imports) {
     for (const auto& m : imp.mounts()) {
+      if (std::none_of(run->mounts.begin(), run->mounts.end(), [&](const dockerfile::MountSpec& mount) {
+            return mount.type == dockerfile::MountType::cache && mount.id == m.id;
+          }))
+        continue;
       auto rec = TRY(m_store.cache_mount(m.id));
       std::error_code ec;
       if (!fs::is_empty(rec.path, ec)) continue;
@@ -509,11 +515,14 @@ Status Builder::export_caches(StageState& final_state) {
     for (const auto& e : m_exported) {
       if (!all_stages && e.stage != m_plan.target) continue;
       RemoteRecord r = e.record;
-      if (!e.snapshot.empty())
+      if (auto lazy = m_lazy->chain(e.snapshot)) {
+        r.chain = std::move(*lazy);
+      } else if (!e.snapshot.empty()) {
         for (const auto& id : TRY(m_snapshotter->chain(e.snapshot))) {
           auto snap = TRY(m_store.get_snapshot(id));
           r.chain.insert(r.chain.begin(), snap->diff_id);
         }
+      }
       out.push_back(std::move(r));
     }
     return out;
@@ -525,6 +534,7 @@ Status Builder::export_caches(StageState& final_state) {
       final_state.config.extra[std::string(k_cache_field)] = Json::parse(cache_field_json(records, {}));
       continue;
     }
+    for (const auto& r : records) TRY(m_lazy->fetch_layers(r.chain));  // remote hits' blobs travel on
     int vertex = m_progress.start(fmt::format("exporting cache to {}", text));
     auto start = Clock::now();
     CacheExportInput input;
@@ -678,7 +688,7 @@ Result<BuildResult> Builder::run() {
     m_progress.done(vertex, false, 0, "");
     m_imports.push_back(std::move(*imported));
   }
-  TRY(restore_cache_mounts());
+  m_lazy.emplace(m_store, *m_snapshotter, m_imports);
 
   // Stages in parallel: each waits for the stages it needs (wait_for), at most `jobs` run.
   int jobs = m_options.jobs > 0 ? m_options.jobs : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
@@ -723,6 +733,7 @@ Result<BuildResult> Builder::run() {
   if (m_failure) return *m_failure;
 
   StageState final_state = m_results.at(m_plan.target);
+  TRY(m_lazy->fetch_layers(final_state.config.diff_ids));  // the image's layers from remote hits
   for (const auto& [k, v] : m_options.labels) final_state.config.config.labels[k] = v;
   TRY(export_caches(final_state));
   final_state.config.created = m_options.source_date_epoch ? now : (final_state.created.empty() ? now : final_state.created);

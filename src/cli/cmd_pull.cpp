@@ -1,4 +1,5 @@
-// `cbuild pull [--insecure-registry HOST]... [--platform OS/ARCH[/VARIANT]] REF`: like `docker pull`.
+// `cbuild pull [--insecure-registry HOST]... [--platform OS/ARCH[/VARIANT]] [--all-platforms] REF`:
+// like `docker pull`.
 #include <fmt/core.h>
 
 #include "cbuild/image/reference.hpp"
@@ -15,6 +16,7 @@ struct PullArgs {
   std::string platform;
   int jobs = 3;
   bool quiet = false;
+  bool all_platforms = false;
 };
 
 Result<image::Platform> parse_platform(const std::string& text) {
@@ -39,6 +41,7 @@ Status run_pull(const Globals& globals, const PullArgs& args) {
   registry::PullOptions options;
   if (!args.platform.empty()) options.platform = TRY(parse_platform(args.platform));
   options.jobs = args.jobs;
+  options.all_platforms = args.all_platforms;
   if (!args.quiet) options.progress = [](const std::string& line) { fmt::print("{}\n", line); };
   auto store = TRY(store::Store::open(store::resolve_root(globals.root)));
   registry::Connection connection(ref.domain, args.insecure);
@@ -68,6 +71,8 @@ void add_pull_command(CLI::App& app, Globals& globals) {
   cmd->add_option("--platform", args->platform, "Platform to select from an index (default: this host)");
   cmd->add_option("-j,--jobs", args->jobs, "Parallel blob downloads")->check(CLI::Range(1, 16));
   cmd->add_flag("-q,--quiet", args->quiet, "Print only the image name");
+  cmd->add_flag("-a,--all-platforms", args->all_platforms,
+                "Keep an index with every platform's image (pushed whole by `cbuild push`)");
   cmd->callback([&globals, args] { finish(globals, run_pull(globals, *args)); });
 }
 

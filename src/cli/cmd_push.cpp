@@ -45,6 +45,21 @@ registry::EnsureBlob gzip_layers(store::Store& store) {
   };
 }
 
+/// An image kept as an index (`pull --all-platforms`): the index and each manifest it lists.
+Result<registry::PushIndex> index_to_push(store::Store& store, const exporter::LocalImage& img) {
+  registry::PushIndex index{img.index_bytes, img.record.media_type, {}};
+  for (const image::Descriptor& d : TRY(image::Index::parse(img.index_bytes)).manifests) {
+    if (!store.has_blob(d.digest))
+      return make_error(ExitCode::not_found, "index {}: manifest {} is not in the store", img.record.manifest.str(),
+                        d.digest.str());
+    std::string bytes = TRY(store.read_blob(d.digest));
+    auto manifest = TRY(image::Manifest::parse(bytes));
+    std::string config = TRY(store.read_blob(manifest.config.digest));
+    index.manifests.push_back({std::move(bytes), d.media_type, std::move(config), gzip_layers(store)});
+  }
+  return index;
+}
+
 }  // namespace
 
 Status push_local_image(store::Store& store, const std::string& source, const std::string& target,
@@ -53,7 +68,7 @@ Status push_local_image(store::Store& store, const std::string& source, const st
   if (!dest.ok()) return std::move(dest).error().wrap("push: invalid name `{}`", target);
   exporter::LocalImage img = TRY(exporter::find_image(store, source));
 
-  registry::PushImage push_image{img.manifest_bytes, img.record.media_type, img.config_bytes,
+  registry::PushImage push_image{img.manifest_bytes, img.manifest_media_type, img.config_bytes,
                                  gzip_layers(store)};
   registry::PushOptions options;
   options.jobs = args.jobs;
@@ -64,7 +79,10 @@ Status push_local_image(store::Store& store, const std::string& source, const st
   registry::Connection connection(dest->domain, args.insecure);
   if (!args.quiet) fmt::print("The push refers to repository [{}]\n", dest->familiar_name());
   std::fflush(stdout);
-  auto result = registry::push(store, connection.client(), *dest, push_image, options);
+  auto result = [&]() -> Result<registry::PushResult> {
+    if (img.index_bytes.empty()) return registry::push(store, connection.client(), *dest, push_image, options);
+    return registry::push_index(store, connection.client(), *dest, TRY(index_to_push(store, img)), options);
+  }();
   if (!result.ok()) return std::move(result).error().wrap("push `{}`", dest->familiar_str());
   if (args.quiet) {
     fmt::print("{}@{}\n", dest->familiar_name(), result->manifest.str());

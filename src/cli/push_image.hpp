@@ -16,7 +16,8 @@ struct PushSettings {
 };
 
 /// Push the local image `source` (name or ID) as `target`, printing docker's lines.
-/// Built layers that exist only as snapshots are compressed (gzip) on the way, once.
+/// Built layers that exist only as snapshots are compressed (gzip) on the way, once. An
+/// image kept as an index (`pull --all-platforms`) is pushed whole: its manifests, then it.
 Status push_local_image(store::Store& store, const std::string& source, const std::string& target,
                         const PushSettings& settings);
 

@@ -60,6 +60,27 @@ Result<std::optional<store::ImageRecord>> find_record(store::Store& store, std::
   return find_by_id_prefix(store, text);
 }
 
+std::string manifest_type_or_oci(const std::string& media_type) {
+  return media_type.empty() ? std::string(media::k_oci_manifest) : media_type;
+}
+
+/// An index record: its entry whose manifest names the record's config.
+Status select_from_index(store::Store& store, LocalImage& out) {
+  out.index_bytes = TRY(store.read_blob(out.record.manifest));
+  auto index = image::Index::parse(out.index_bytes);
+  if (!index) return std::move(index).error().wrap("read index {}", out.record.manifest.str());
+  for (const image::Descriptor& d : index->manifests) {
+    if (!store.has_blob(d.digest)) continue;
+    auto child = image::Manifest::parse(TRY(store.read_blob(d.digest)));
+    if (!child || child->config.digest != out.record.config) continue;
+    out.manifest_digest = d.digest;
+    out.manifest_media_type = manifest_type_or_oci(d.media_type);
+    return {};
+  }
+  return make_error(ExitCode::bad_input, "index {}: no stored manifest has the config {}", out.record.manifest.str(),
+                    out.record.config.str());
+}
+
 Status remove_records(store::Store& store, const std::vector<store::ImageRecord>& records,
                       std::vector<std::string>& lines) {
   for (const store::ImageRecord& r : records) TRY(store.remove_image(r.manifest));
@@ -87,9 +108,12 @@ std::string familiar(std::string_view full_name) {
 Result<LocalImage> read_image(store::Store& store, const store::ImageRecord& record) {
   LocalImage out;
   out.record = record;
-  out.manifest_bytes = TRY(store.read_blob(record.manifest));
+  out.manifest_digest = record.manifest;
+  out.manifest_media_type = manifest_type_or_oci(record.media_type);
+  if (media::is_index(record.media_type)) TRY(select_from_index(store, out));
+  out.manifest_bytes = TRY(store.read_blob(out.manifest_digest));
   auto manifest = image::Manifest::parse(out.manifest_bytes);
-  if (!manifest) return std::move(manifest).error().wrap("read manifest {}", record.manifest.str());
+  if (!manifest) return std::move(manifest).error().wrap("read manifest {}", out.manifest_digest.str());
   out.manifest = std::move(manifest).value();
   out.config_bytes = TRY(store.read_blob(out.manifest.config.digest));
   auto config = image::ImageConfig::parse(out.config_bytes);

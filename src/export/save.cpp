@@ -61,8 +61,7 @@ Status plan_layers(store::Store& store, SavedImage& saved, const SaveOptions& op
     saved.manifest_media_type = media::k_oci_manifest;
   } else {
     saved.manifest_bytes = img.manifest_bytes;
-    saved.manifest_media_type =
-        img.record.media_type.empty() ? std::string(media::k_oci_manifest) : img.record.media_type;
+    saved.manifest_media_type = img.manifest_media_type;
   }
   saved.manifest_digest = Digest::of(saved.manifest_bytes);
   return {};

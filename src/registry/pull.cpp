@@ -74,7 +74,7 @@ class BlobFetcher {
 
 struct ResolvedManifest {
   FetchedManifest fetched;
-  std::optional<Digest> index;
+  std::optional<FetchedManifest> index;
 };
 
 Result<ResolvedManifest> resolve(Client& client, const image::Reference& ref, const PullOptions& options) {
@@ -83,7 +83,7 @@ Result<ResolvedManifest> resolve(Client& client, const image::Reference& ref, co
     auto index = image::Index::parse(out.fetched.bytes);
     if (!index.ok()) return std::move(index).error().wrap("pull `{}`: index", ref.str());
     image::Descriptor chosen = TRY(select_platform(index->manifests, options.platform));
-    out.index = out.fetched.digest;
+    out.index = std::move(out.fetched);
     out.fetched = TRY(client.get_manifest(ref.path, chosen.digest.str()));
   }
   if (!media::is_manifest(out.fetched.media_type)) {
@@ -140,24 +140,42 @@ Result<PullResult> pull(store::Store& store, Client& client, const image::Refere
                         const PullOptions& options) {
   auto lease = TRY(store.lease());
   ResolvedManifest resolved = TRY(resolve(client, ref, options));
-  auto manifest = image::Manifest::parse(resolved.fetched.bytes);
-  if (!manifest.ok()) return std::move(manifest).error().wrap("pull `{}`: manifest", ref.str());
-
   PullResult result;
-  result.index = resolved.index;
+  if (resolved.index) result.index = resolved.index->digest;
   result.manifest = resolved.fetched.digest;
-  result.config = manifest->config.digest;
-  std::vector<image::Descriptor> blobs{manifest->config};
-  blobs.insert(blobs.end(), manifest->layers.begin(), manifest->layers.end());
-  TRY(BlobFetcher(store, client, ref.path, options).run(blobs, result));
-
-  const std::string config_bytes = TRY(store.read_blob(manifest->config.digest));
-  const auto layers = TRY(layer_records(*manifest, config_bytes, ref));
-  TRY(store.put_blob(resolved.fetched.bytes, resolved.fetched.digest));
+  // The chosen manifest first: its config is the image ID.
+  std::vector<FetchedManifest> manifests{resolved.fetched};
+  if (resolved.index && options.all_platforms) {  // then every other manifest of the index
+    for (const image::Descriptor& child : TRY(image::Index::parse(resolved.index->bytes)).manifests) {
+      if (child.digest == resolved.fetched.digest) continue;
+      FetchedManifest m = TRY(client.get_manifest(ref.path, child.digest.str()));
+      if (!media::is_manifest(m.media_type))
+        return make_error(ExitCode::bad_input, "pull `{}`: index entry {} is a `{}`, not an image manifest",
+                          ref.str(), child.digest.str(), m.media_type);
+      manifests.push_back(std::move(m));
+    }
+  }
+  std::vector<store::LayerRecord> layers;
   uint64_t size = 0;
-  for (const store::LayerRecord& l : layers) size += l.blob.size;
-  store::ImageRecord record{resolved.fetched.digest, manifest->config.digest, resolved.fetched.media_type, size,
-                            store::now_seconds()};
+  for (size_t i = 0; i < manifests.size(); ++i) {
+    auto manifest = image::Manifest::parse(manifests[i].bytes);
+    if (!manifest.ok()) return std::move(manifest).error().wrap("pull `{}`: manifest", ref.str());
+    if (i == 0) result.config = manifest->config.digest;
+    std::vector<image::Descriptor> blobs{manifest->config};
+    blobs.insert(blobs.end(), manifest->layers.begin(), manifest->layers.end());
+    TRY(BlobFetcher(store, client, ref.path, options).run(blobs, result));
+    const std::string config_bytes = TRY(store.read_blob(manifest->config.digest));
+    for (store::LayerRecord& l : TRY(layer_records(*manifest, config_bytes, ref))) {
+      if (i == 0) size += l.blob.size;
+      layers.push_back(std::move(l));
+    }
+    TRY(store.put_blob(manifests[i].bytes, manifests[i].digest));
+  }
+  // With every platform, the image record is the index (its ID that of the chosen manifest).
+  const bool keep_index = resolved.index && options.all_platforms;
+  const FetchedManifest& top = keep_index ? *resolved.index : resolved.fetched;
+  if (keep_index) TRY(store.put_blob(top.bytes, top.digest));
+  store::ImageRecord record{top.digest, result.config, top.media_type, size, store::now_seconds()};
   result.name = ref.has_digest() ? ref.name() + "@" + ref.digest : ref.str();
   TRY(store.transaction([&]() -> Status {
     for (const store::LayerRecord& l : layers) TRY(store.put_layer(l));

@@ -248,6 +248,19 @@ Status record_pushed(store::Store& store, const PushResult& result, const image:
   return store.set_tag(name, record);
 }
 
+/// PUT a manifest (or index) as `ref`'s tag or digest; the registry must store it as `digest`.
+Status put_manifest(Client& client, const image::Reference& ref, const std::string& bytes,
+                    const std::string& media_type, const Digest& digest) {
+  HttpRequest put = make_request("PUT", fmt::format("{}/v2/{}/manifests/{}", client.base_url(), ref.path,
+                                                    ref.has_digest() ? ref.digest : ref.tag));
+  put.headers.emplace_back("Content-Type", media_type);
+  put.body = bytes;
+  HttpResponse r = TRY(client.request(Access{ref.path, true, {}}, put));
+  if (std::string got = r.header("docker-content-digest"); !got.empty() && got != digest.str())
+    return make_error("push `{}`: registry `{}` stored the manifest as {}", ref.str(), client.domain(), got);
+  return {};
+}
+
 }  // namespace
 
 Result<std::vector<PushLayer>> push_layers(std::string_view manifest_bytes, std::string_view config_bytes) {
@@ -292,17 +305,43 @@ Result<PushResult> push(store::Store& store, Client& client, const image::Refere
                       result.manifest.str());
   }
 
-  HttpRequest put = make_request("PUT", fmt::format("{}/v2/{}/manifests/{}", client.base_url(), ref.path,
-                                                    ref.has_digest() ? ref.digest : ref.tag));
-  put.headers.emplace_back("Content-Type", result.media_type);
-  put.body = result.manifest_bytes;
-  HttpResponse r = TRY(client.request(Access{ref.path, true, {}}, put));
-  if (std::string got = r.header("docker-content-digest"); !got.empty() && got != result.manifest.str())
-    return make_error("push `{}`: registry `{}` stored the manifest as {}", ref.str(), client.domain(), got);
+  TRY(put_manifest(client, ref, result.manifest_bytes, result.media_type, result.manifest));
   if (result.manifest_rewritten && !options.record_name.empty())
     TRY(record_pushed(store, result, TRY(image::Manifest::parse(result.manifest_bytes)),
                       options.record_name));
   return result;
+}
+
+Result<PushResult> push_index(store::Store& store, Client& client, const image::Reference& ref,
+                              const PushIndex& index, const PushOptions& options) {
+  if (!media::is_index(index.media_type))
+    return make_error(ExitCode::bad_input, "push `{}`: `{}` is not an index", ref.str(), index.media_type);
+  const auto listed = TRY(image::Index::parse(index.bytes)).manifests;
+  if (listed.size() != index.manifests.size())
+    return make_error("push `{}`: the index lists {} manifests, {} given", ref.str(), listed.size(),
+                      index.manifests.size());
+  PushResult total;
+  PushOptions child_options = options;
+  child_options.record_name.clear();
+  for (size_t i = 0; i < listed.size(); ++i) {
+    // By digest: a manifest that would change (a layer without its blob) would change the index.
+    image::Reference child = ref;
+    child.tag.clear();
+    child.digest = listed[i].digest.str();
+    PushResult r = TRY(push(store, client, child, index.manifests[i], child_options));
+    total.blobs_pushed += r.blobs_pushed;
+    total.blobs_existing += r.blobs_existing;
+    total.blobs_mounted += r.blobs_mounted;
+    total.bytes_pushed += r.bytes_pushed;
+  }
+  total.manifest_bytes = index.bytes;
+  total.media_type = index.media_type;
+  total.manifest = Digest::of(index.bytes);
+  total.manifest_size = index.bytes.size();
+  if (ref.has_digest() && ref.digest != total.manifest.str())
+    return make_error(ExitCode::bad_input, "push `{}`: the index has digest {}", ref.str(), total.manifest.str());
+  TRY(put_manifest(client, ref, total.manifest_bytes, total.media_type, total.manifest));
+  return total;
 }
 
 }  // namespace cbuild::registry

@@ -64,3 +64,47 @@ skopeo_push() {  # SRC DEST [skopeo options]
   skopeo copy -q --dest-tls-verify=false "$@" "$src" "docker://$dest" >/dev/null
 }
 inspect() { "$CBUILD" --root "$1" inspect "$2" | jq -r ".[0].$3"; }
+# make_multi_layout OCI_TAR DIR [LAYER_TGZ]: DIR becomes an OCI layout whose index.json names
+# (ref "multi") an index of two platforms: linux/arm64/v8 (listed first: the image of OCI_TAR
+# with an arm64 config, plus the gzip layer LAYER_TGZ when given) and linux/amd64 (the image
+# of OCI_TAR). Sets amd_manifest, arm_manifest, arm_config, extra_blob, index_digest, index_size.
+make_multi_layout() {
+  local layout=$2 amd_size amd_config arm_config_size arm_size extra_diff="" extra_size=0
+  mkdir -p "$layout"
+  tar -xf "$1" -C "$layout"
+  layout_blob() {  # FILE → prints "sha256:<hex> <size>", moving FILE into the layout
+    local hex size
+    hex=$(sha256sum "$1" | cut -d' ' -f1)
+    size=$(stat -c %s "$1")
+    mv "$1" "$layout/blobs/sha256/$hex"
+    echo "sha256:$hex $size"
+  }
+  extra_blob=""
+  if [[ -n ${3:-} ]]; then
+    extra_diff=sha256:$(gzip -dc "$3" | sha256sum | cut -d' ' -f1)
+    cp "$3" "$layout/extra"
+    read -r extra_blob extra_size < <(layout_blob "$layout/extra")
+  fi
+  amd_manifest=$(jq -r '.manifests[0].digest' "$layout/index.json")
+  amd_size=$(jq -r '.manifests[0].size' "$layout/index.json")
+  amd_config=$(jq -r '.config.digest' "$layout/blobs/sha256/${amd_manifest#sha256:}")
+  jq -c --arg d "$extra_diff" '.architecture="arm64" | .variant="v8" | if $d == "" then . else .rootfs.diff_ids += [$d] end' \
+    "$layout/blobs/sha256/${amd_config#sha256:}" >"$layout/arm-config"
+  read -r arm_config arm_config_size < <(layout_blob "$layout/arm-config")
+  jq -c --arg d "$arm_config" --argjson s "$arm_config_size" --arg l "$extra_blob" --argjson ls "$extra_size" \
+    '.config.digest=$d | .config.size=$s |
+     if $l == "" then . else .layers += [{mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", digest: $l, size: $ls}] end' \
+    "$layout/blobs/sha256/${amd_manifest#sha256:}" >"$layout/arm-manifest"
+  read -r arm_manifest arm_size < <(layout_blob "$layout/arm-manifest")
+  jq -n -c --arg a "$amd_manifest" --argjson asize "$amd_size" --arg r "$arm_manifest" --argjson rsize "$arm_size" '{
+    schemaVersion: 2, mediaType: "application/vnd.oci.image.index.v1+json",
+    manifests: [
+      {mediaType: "application/vnd.oci.image.manifest.v1+json", digest: $r, size: $rsize,
+       platform: {architecture: "arm64", os: "linux", variant: "v8"}},
+      {mediaType: "application/vnd.oci.image.manifest.v1+json", digest: $a, size: $asize,
+       platform: {architecture: "amd64", os: "linux"}}]}' >"$layout/index"
+  read -r index_digest index_size < <(layout_blob "$layout/index")
+  jq -n -c --arg d "$index_digest" --argjson s "$index_size" '{schemaVersion: 2, manifests: [
+    {mediaType: "application/vnd.oci.image.index.v1+json", digest: $d, size: $s,
+     annotations: {"org.opencontainers.image.ref.name": "multi"}}]}' >"$layout/index.json"
+}

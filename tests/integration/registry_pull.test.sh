@@ -39,34 +39,7 @@ grep -Eq "registry \`127.0.0.1:$port\`, repository \`team/busybox\`: not found \
 
 echo "== multi-platform index"
 layout=$work/multi
-mkdir -p "$layout"
-tar -xf "$work/busybox-oci.tar" -C "$layout"
-put_blob() {  # FILE → prints "sha256:<hex> <size>", moving FILE into the layout
-  local hex size
-  hex=$(sha256sum "$1" | cut -d' ' -f1)
-  size=$(stat -c %s "$1")
-  mv "$1" "$layout/blobs/sha256/$hex"
-  echo "sha256:$hex $size"
-}
-amd_manifest=$(jq -r '.manifests[0].digest' "$layout/index.json")
-amd_size=$(jq -r '.manifests[0].size' "$layout/index.json")
-amd_config=$(jq -r '.config.digest' "$layout/blobs/sha256/${amd_manifest#sha256:}")
-jq -c '.architecture="arm64" | .variant="v8"' "$layout/blobs/sha256/${amd_config#sha256:}" >"$work/arm-config"
-read -r arm_config arm_config_size < <(put_blob "$work/arm-config")
-jq -c --arg d "$arm_config" --argjson s "$arm_config_size" '.config.digest=$d | .config.size=$s' \
-  "$layout/blobs/sha256/${amd_manifest#sha256:}" >"$work/arm-manifest"
-read -r arm_manifest arm_size < <(put_blob "$work/arm-manifest")
-jq -n -c --arg a "$amd_manifest" --argjson asize "$amd_size" --arg r "$arm_manifest" --argjson rsize "$arm_size" '{
-  schemaVersion: 2, mediaType: "application/vnd.oci.image.index.v1+json",
-  manifests: [
-    {mediaType: "application/vnd.oci.image.manifest.v1+json", digest: $r, size: $rsize,
-     platform: {architecture: "arm64", os: "linux", variant: "v8"}},
-    {mediaType: "application/vnd.oci.image.manifest.v1+json", digest: $a, size: $asize,
-     platform: {architecture: "amd64", os: "linux"}}]}' >"$work/index"
-read -r index_digest index_size < <(put_blob "$work/index")
-jq -n -c --arg d "$index_digest" --argjson s "$index_size" '{schemaVersion: 2, manifests: [
-  {mediaType: "application/vnd.oci.image.index.v1+json", digest: $d, size: $s,
-   annotations: {"org.opencontainers.image.ref.name": "multi"}}]}' >"$layout/index.json"
+make_multi_layout "$work/busybox-oci.tar" "$layout"
 skopeo_push "oci:$layout:multi" "127.0.0.1:$port/team/multi:1" --all
 "$CBUILD" --root "$work/m" pull "127.0.0.1:$port/team/multi:1" >"$work/out" || fail "pull index"
 grep -q "Digest: $index_digest" "$work/out" || fail "pull index: digest line: $(cat "$work/out")"

@@ -1,7 +1,8 @@
 #pragma once
 /// The build cache past one machine: `--cache-to` exports cache records (key → the layers of
 /// the result) with their layer blobs, `--cache-from` imports them, so another store (a
-/// fresh CI runner) gets cache hits and downloads only the layers of the steps it uses.
+/// fresh CI runner) gets cache hits and downloads only the layers it needs: those of the
+/// image and those steps that miss run on (see src/build/lazy_results.hpp).
 ///
 /// Specs (as buildx): `type=registry,ref=REG/REPO:TAG`, `type=local,dest=DIR` (export) /
 /// `type=local,src=DIR` (import), `type=inline` (export: the records go into the built

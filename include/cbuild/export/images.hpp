@@ -17,9 +17,14 @@
 
 namespace cbuild::exporter {
 
-/// An image read from the store. Manifest and config bytes are the stored ones.
+/// An image read from the store. Manifest and config bytes are the stored ones. A record
+/// may name an index (`pull --all-platforms`): the manifest is then the index entry whose
+/// config is the record's, and `index_bytes` holds the index.
 struct LocalImage {
   store::ImageRecord record;
+  std::string index_bytes;  ///< empty unless the record names an index
+  Digest manifest_digest;
+  std::string manifest_media_type;
   std::string manifest_bytes;
   image::Manifest manifest;
   std::string config_bytes;

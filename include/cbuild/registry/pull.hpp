@@ -2,7 +2,8 @@
 /// `cbuild pull`: an image from a registry into the local store.
 ///
 /// Resolves the reference (tag or digest) to a manifest; an index / manifest list is
-/// resolved to the manifest for `PullOptions::platform` (see `select_platform`). The config
+/// resolved to the manifest for `PullOptions::platform` (see `select_platform`), or with
+/// `all_platforms` kept whole, every manifest it lists pulled too. The config
 /// and layer blobs missing from the store are downloaded in parallel, streamed into store
 /// BlobWriters and committed only when their digest and size match the descriptor (a
 /// mismatch is an error naming the blob; that blob is not stored). Then, in one transaction,
@@ -24,6 +25,9 @@ namespace cbuild::registry {
 
 struct PullOptions {
   image::Platform platform = image::host_platform();
+  /// An index is kept with every manifest it lists (and their blobs): the image record is
+  /// the index, its ID the config of the manifest for `platform`; `push` pushes it whole.
+  bool all_platforms = false;
   int jobs = 3;  ///< parallel blob downloads
   /// Progress lines ("sha256:… downloaded"), called from worker threads one at a time.
   std::function<void(const std::string&)> progress;

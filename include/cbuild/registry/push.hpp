@@ -85,4 +85,18 @@ Result<std::vector<PushLayer>> push_layers(std::string_view manifest_bytes, std:
 Result<PushResult> push(store::Store& store, Client& client, const image::Reference& ref,
                         const PushImage& image, const PushOptions& options = {});
 
+/// An index to push whole: its bytes and media type, and each manifest it lists, in order.
+struct PushIndex {
+  std::string bytes;
+  std::string media_type;
+  std::vector<PushImage> manifests;
+};
+
+/// Pushes every manifest of `index` by digest (each as `push` does; one that would have to
+/// be rewritten is an error, as the index names it by digest), then the index bytes
+/// unchanged as `ref`, so the pushed index has the local digest. The result counts the
+/// blobs of all manifests and describes the index.
+Result<PushResult> push_index(store::Store& store, Client& client, const image::Reference& ref,
+                              const PushIndex& index, const PushOptions& options = {});
+
 }  // namespace cbuild::registry

@@ -56,6 +56,32 @@ TEST_CASE("find_image: by name, default tag, ID, ID prefix, manifest digest") {
   CHECK(missing.error().message == "no such image: `user/app:2`");
 }
 
+TEST_CASE("read_image: a record naming an index reads the manifest whose config is the record's") {
+  Fixture f;
+  auto a = f.add_image(fake_tar('a'), {}, "a");
+  auto b = f.add_image(fake_tar('b'), {}, "b");
+  image::Index index;
+  index.media_type = media::k_oci_index;
+  for (const auto& r : {a, b}) {
+    image::Descriptor d;
+    d.media_type = r.media_type;
+    d.digest = r.manifest;
+    d.size = static_cast<int64_t>(f.store.read_blob(r.manifest)->size());
+    index.manifests.push_back(d);
+  }
+  std::string index_bytes = index.serialize();
+  auto blob = f.store.put_blob(index_bytes).value();
+  store::ImageRecord record{blob.digest, b.config, std::string(media::k_oci_index), 0, 0};
+  REQUIRE(f.store.set_tag("docker.io/library/multi:1", record).ok());
+  auto img = exporter::find_image(f.store, "multi:1");
+  REQUIRE(img.ok());
+  CHECK(img->record.manifest == blob.digest);
+  CHECK(img->index_bytes == index_bytes);
+  CHECK(img->manifest_digest == b.manifest);
+  CHECK(img->manifest_media_type == b.media_type);
+  CHECK(img->config.config.cmd == std::vector<std::string>{"b"});
+}
+
 TEST_CASE("remove_image: untag, refuse an ID with several names, delete with the last name") {
   Fixture f;
   auto rec = f.add_image(fake_tar('a'), {"docker.io/library/a:1", "docker.io/library/a:2"});
