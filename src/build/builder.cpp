@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <future>
 #include <set>
 #include <thread>
 #include <unordered_map>
@@ -654,15 +655,18 @@ Result<BuildResult> Builder::run() {
 
   int ctx_vertex = m_progress.start("[internal] load build context");
   auto ctx_start = Clock::now();
+  // The stat cache loads while the context is scanned (both take tens of ms for 20,000 files).
+  auto cache = std::async(std::launch::async, [this] {
+    return context::StatCache::open(context::stat_cache_path(m_store.root(), m_options.context_dir));
+  });
   auto ctx = context::Context::open(m_options.context_dir, m_options.dockerfile_path);
+  if (auto loaded = cache.get(); loaded) m_stat_cache.emplace(std::move(*loaded));
   if (!ctx) {
     m_progress.error(ctx_vertex, ctx.error().message);
     return std::move(ctx).error();
   }
   m_context.emplace(std::move(*ctx));
   m_progress.done(ctx_vertex, false, std::chrono::duration<double>(Clock::now() - ctx_start).count(), "");
-  auto cache = context::StatCache::open(context::stat_cache_path(m_store.root(), m_options.context_dir));
-  if (cache) m_stat_cache.emplace(std::move(*cache));
   for (const auto& [name, value] : m_options.named_contexts) {
     if (value.starts_with("docker-image://")) continue;
     auto named = context::Context::open(value);

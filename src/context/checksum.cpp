@@ -204,6 +204,9 @@ Result<ContentChecksum> checksum(const Context& ctx, const Selection& selection,
 }
 
 Status prune_stat_cache(const Context& ctx, StatCache& cache) {
+  size_t regular = 0;
+  for (const auto& e : ctx.entries()) regular += e.type == FileType::regular;
+  if (cache.size() <= regular) return cache.commit();  // no row to spare: skip 20,000 lookups
   cache.forget_unless([&](std::string_view path) {
     const Entry* e = ctx.find(path);
     return e && e->type == FileType::regular;

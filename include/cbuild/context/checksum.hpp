@@ -62,7 +62,9 @@ Result<ContentChecksum> checksum(const Context& ctx, const Selection& selection,
                                  const ChecksumOptions& options = {}, HashStats* stats = nullptr);
 
 /// Removes stat cache rows of files no longer in the context (deleted or now ignored) and
-/// commits. Call it after a build's checksums.
+/// commits. Call it after a build's checksums. Rows are looked at only when there are more
+/// of them than regular files in the context (a row of a deleted file can wait while a new
+/// file has none).
 Status prune_stat_cache(const Context& ctx, StatCache& cache);
 
 /// Paths (in the context) that differ between two checksums' file lists.
