@@ -16,6 +16,7 @@ namespace {
 
 constexpr size_t k_read_block = 1 << 20;
 constexpr size_t k_parallel_min_files = 8;
+constexpr size_t k_parallel_lookup_files = 4096;  // below this a second thread costs more than it saves
 constexpr int64_t k_ns_per_s = 1'000'000'000;
 
 StatKey key_of(const Entry& e) {
@@ -160,24 +161,41 @@ Result<ContentChecksum> checksum(const Context& ctx, const Selection& selection,
   int64_t scan_start = options.now_ns ? options.now_ns : now_ns();
   int64_t racy_from = scan_start - scan_start % k_ns_per_s;
   ContentChecksum out;
-  std::vector<const Entry*> entries;
+  const size_t n = selection.files.size();
+  std::vector<const Entry*> entries(n);
+  out.files.resize(n);
+  // Records and stat cache lookups (read-only) on two threads for a big selection.
+  std::vector<char> missed(n, 0);
+  auto fill = [&](size_t from, size_t to) {
+    for (size_t i = from; i < to; ++i) {
+      const auto& file = selection.files[i];
+      out.files[i] = record_of(*file.entry, file.dest);
+      entries[i] = file.entry;
+      if (file.entry->type != FileType::regular) continue;
+      std::optional<Digest> cached;
+      if (options.cache) cached = options.cache->lookup(file.entry->path, key_of(*file.entry));
+      if (cached)
+        out.files[i].content = std::move(*cached);
+      else
+        missed[i] = 1;
+    }
+  };
+  if (n >= k_parallel_lookup_files && options.threads > 1) {
+    std::thread half([&] { fill(0, n / 2); });
+    fill(n / 2, n);
+    half.join();
+  } else {
+    fill(0, n);
+  }
   std::vector<size_t> todo;
   HashStats local;
-  out.files.reserve(selection.files.size());
-  entries.reserve(selection.files.size());
-  for (const auto& file : selection.files) {
-    out.files.push_back(record_of(*file.entry, file.dest));
-    entries.push_back(file.entry);
-    if (file.entry->type != FileType::regular) continue;
+  for (size_t i = 0; i < n; ++i) {
+    if (entries[i]->type != FileType::regular) continue;
     ++local.files;
-    std::optional<Digest> cached;
-    if (options.cache) cached = options.cache->lookup(file.entry->path, key_of(*file.entry));
-    if (cached) {
-      out.files.back().content = std::move(*cached);
+    if (missed[i])
+      todo.push_back(i);
+    else
       ++local.cache_hits;
-    } else {
-      todo.push_back(out.files.size() - 1);
-    }
   }
   std::vector<Hashed> hashed(todo.size());
   TRY(hash_all(ctx, entries, todo, options.threads, hashed));
