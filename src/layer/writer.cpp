@@ -46,8 +46,10 @@ struct Child {
 
 class TreeWriter {
  public:
-  TreeWriter(const fs::path& root, const WriteOptions& options, TarOutput& out)
-      : m_root(root), m_options(options), m_out(out) {
+  /// `zero_mtime`, when given, receives the same tar with every positive mtime 0 (read once,
+  /// hashed twice).
+  TreeWriter(const fs::path& root, const WriteOptions& options, TarOutput& out, TarOutput* zero_mtime = nullptr)
+      : m_root(root), m_options(options), m_out(out), m_zero_mtime(zero_mtime) {
     for (const auto& e : options.exclude) {
       std::string p = e;
       while (p.starts_with("./")) p.erase(0, 2);
@@ -199,7 +201,14 @@ class TreeWriter {
 
   Status write_header(const std::string& rel) {
     ++m_entries;
-    return m_out.write_header(m_entry, fmt::format("write layer entry `{}`", full(rel)));
+    std::string what = fmt::format("write layer entry `{}`", full(rel));
+    TRY(m_out.write_header(m_entry, what));
+    if (!m_zero_mtime) return {};
+    time_t mtime = archive_entry_mtime(m_entry);
+    if (mtime > 0) archive_entry_set_mtime(m_entry, 0, 0);
+    TRY(m_zero_mtime->write_header(m_entry, what));
+    archive_entry_set_mtime(m_entry, mtime, 0);
+    return {};
   }
 
   Status emit_whiteout(const std::string& rel, int64_t dir_mtime) {
@@ -312,7 +321,10 @@ class TreeWriter {
         return io_error("read", rel);
       }
       if (n == 0) return make_error("write layer: `{}` shrank while being read", full(rel));
-      TRY(m_out.write_data(buffer, static_cast<size_t>(n), fmt::format("write layer entry `{}`", full(rel))));
+      std::string what = fmt::format("write layer entry `{}`", full(rel));
+      // The copy first: once m_out has the buffer, its hashing thread owns it.
+      if (m_zero_mtime) TRY(m_zero_mtime->write_data(buffer, static_cast<size_t>(n), what));
+      TRY(m_out.write_data(buffer, static_cast<size_t>(n), what));
       left -= static_cast<uint64_t>(n);
     }
     return {};
@@ -321,6 +333,7 @@ class TreeWriter {
   fs::path m_root;
   const WriteOptions& m_options;
   TarOutput& m_out;
+  TarOutput* m_zero_mtime;
   std::set<std::string> m_exclude;
   std::map<std::pair<dev_t, ino_t>, std::string> m_inodes;
   archive_entry* m_entry = nullptr;
@@ -352,6 +365,19 @@ Result<LayerDigests> write_layer(const fs::path& root, const WriteOptions& optio
 
 Result<LayerDigests> layer_diff_id(const fs::path& root, const WriteOptions& options) {
   return write_tree(root, options, nullptr);
+}
+
+Result<LayerIdentity> layer_identity(const fs::path& root, const WriteOptions& options) {
+  ScopedCLocale c_locale;
+  auto out = TRY(TarOutput::open(nullptr));
+  auto zero = TRY(TarOutput::open(nullptr));
+  TreeWriter writer(root, options, *out, zero.get());
+  LayerIdentity result;
+  result.layer.entries = TRY(writer.run());
+  result.layer.diff_id = TRY(out->close());
+  result.layer.tar_size = out->size();
+  result.content = TRY(zero->close());
+  return result;
 }
 
 }  // namespace cbuild::layer

@@ -13,7 +13,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <future>
 #include <thread>
 
 namespace cbuild::snapshot {
@@ -50,23 +49,18 @@ Result<std::string> in_userns(const executor::IdMap* map, const std::function<St
       map);
 }
 
-Result<layer::LayerDigests> digests_of(const fs::path& upper, std::optional<int64_t> clamp) {
+layer::WriteOptions upper_options(std::optional<int64_t> clamp) {
   layer::WriteOptions options;
   options.kind = layer::TreeKind::overlay_upper;
   options.clamp_mtime = clamp;
-  return layer::layer_diff_id(upper, options);
+  return options;
 }
 
 // The result line of a commit child: "<diffID>" or "<diffID> <content> <tar size> <entries>".
 Result<std::string> commit_result(const fs::path& tree, std::optional<int64_t> clamp, bool with_info) {
-  if (!with_info) return TRY(digests_of(tree, clamp)).diff_id.str();
-  // The two passes read the same (cached) files: on two threads they take the time of one.
-  auto content_pass = std::async(std::launch::async, [&] { return digests_of(tree, int64_t{0}); });
-  auto diff_pass = digests_of(tree, clamp);
-  auto content_result = content_pass.get();
-  auto d = TRY(std::move(diff_pass));
-  auto content = TRY(std::move(content_result));
-  return fmt::format("{} {} {} {}", d.diff_id.str(), content.diff_id.str(), d.tar_size, d.entries);
+  if (!with_info) return TRY(layer::layer_diff_id(tree, upper_options(clamp))).diff_id.str();
+  auto id = TRY(layer::layer_identity(tree, upper_options(clamp)));
+  return fmt::format("{} {} {} {}", id.layer.diff_id.str(), id.content.str(), id.layer.tar_size, id.layer.entries);
 }
 
 Result<Digest> parse_result_digest(const Result<std::string>& r) {

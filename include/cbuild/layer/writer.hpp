@@ -88,4 +88,13 @@ Result<LayerDigests> write_layer(const fs::path& root, const WriteOptions& optio
 /// `options.compression` is ignored; blob fields of the result are empty.
 Result<LayerDigests> layer_diff_id(const fs::path& root, const WriteOptions& options);
 
+/// The diffID of a layer and its content digest: the diffID the same tree would have with
+/// every (positive) mtime 0, which two runs writing the same files at different times share.
+struct LayerIdentity {
+  LayerDigests layer;  ///< as layer_diff_id gives it
+  Digest content;
+};
+/// Both digests in one pass over the tree (each file read once, its bytes hashed twice).
+Result<LayerIdentity> layer_identity(const fs::path& root, const WriteOptions& options);
+
 }  // namespace cbuild::layer

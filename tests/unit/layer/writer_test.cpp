@@ -125,6 +125,25 @@ TEST_CASE("writer: an mtime change changes the diffID unless clamped below it") 
   CHECK(find(entries, "a/z.txt").mtime == 1600000000);
 }
 
+TEST_CASE("writer: layer_identity gives the diffID and the diffID with mtimes 0 in one pass") {
+  auto tmp = TempDir::create("layer-w").value();
+  auto root = sample_tree(tmp);
+  WriteOptions clamped;
+  clamped.clamp_mtime = 1550000000;
+  WriteOptions zero;
+  zero.clamp_mtime = 0;
+  auto id = layer_identity(root, clamped).value();
+  CHECK(id.layer.diff_id == layer_diff_id(root, clamped).value().diff_id);
+  CHECK(id.layer.tar_size == layer_diff_id(root, clamped).value().tar_size);
+  CHECK(id.layer.entries == layer_diff_id(root, clamped).value().entries);
+  CHECK(id.content == layer_diff_id(root, zero).value().diff_id);
+  CHECK(id.content != id.layer.diff_id);
+  set_mtime(root / "b.txt", 1650000000);  // a re-run at another time: same content
+  auto again = layer_identity(root, clamped).value();
+  CHECK(again.content == id.content);
+  CHECK_FALSE(layer_identity(tmp.path() / "missing", {}).ok());
+}
+
 TEST_CASE("writer: sub-second mtimes are dropped") {
   auto tmp = TempDir::create("layer-w").value();
   auto root = sample_tree(tmp);
