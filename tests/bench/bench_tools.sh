@@ -107,7 +107,7 @@ supports() {
 
 cleanup_tools() {
   if have_docker; then
-    dk rmi -f cbuild-bench:out "${base_images[@]}" >/dev/null 2>&1 || true
+    dk rmi -f cbuild-bench:out cbuild-compare "${base_images[@]}" >/dev/null 2>&1 || true
     dk image prune -f >/dev/null 2>&1 || true
   fi
   if [[ " ${tools[*]} " == *" buildah "* ]]; then
