@@ -1,110 +1,193 @@
 #!/usr/bin/env bash
-# Benchmark cbuild against docker BuildKit and the legacy docker builder (issue 7):
-#   cached   fully cached rebuild of a 3-stage, 12-step busybox build
-#   steps40  40 trivial RUN steps without cache (per-step overhead)
-#   edits    a 10-edit sequence on a small multi-stage app, hit rate per tool (cbuild compare)
-# Each timed scenario runs RUNS times per tool; prints median, min-max and cbuild's ratio to
-# each peer, and writes the same as JSON to OUT. Base images come from one busybox rootfs
-# (docker import / cbuild import). Tools missing or no docker daemon: cbuild alone.
-# Usage: CBUILD=build/cbuild tests/bench/compare_bench.sh   [RUNS=5 OUT=bench.json LEGACY=0 STEPS=40]
+# The benchmark suite (issue 7): cbuild against docker BuildKit, the legacy docker builder and
+# buildah, whichever are present, in one run. Scenarios (SCENARIOS selects, in this order):
+#   cached    fully cached rebuild of a 3-stage, 12-step busybox build
+#   steps     $STEPS trivial RUN steps without cache (per-step overhead)
+#   bigctx    a $FILES-file, ~200 MB context: cold, unchanged, one file only touched, one changed
+#   apt       apt-get install with cache mounts on a Debian bookworm minbase image: cold (no
+#             layer cache, empty cache mounts), then the package list grows by one (layer
+#             cache misses, cache mounts warm); not for the legacy builder (no RUN --mount)
+#   bigwrite  one RUN writing $BIG_MB MB of random data into one layer, without cache; commit
+#             time = build time - the command's own time (printed from inside the step)
+#   edits     a 10-edit sequence, hit rate per tool (cbuild compare, docker builders only)
+# Timed builds run RUNS times per tool, tools interleaved within each run. Prints medians,
+# min-max and cbuild's ratio to each peer, cbuild's peak RSS per scenario (the cbuild process
+# tree, RUN steps included), the issue's targets against BuildKit; writes the same as JSON.
+# Installs `time`, mmdebstrap and buildah with apt-get when missing (root; INSTALL=0 skips);
+# starts dockerd as root when no daemon answers. "Cold" prunes each tool's build cache
+# (docker builder prune -a included). Base images come from one rootfs tarball per distro,
+# imported into every tool (cbuild import, docker import, buildah from scratch + add).
+# Usage: CBUILD=build/cbuild tests/bench/compare_bench.sh
+#   env: RUNS=3 SCENARIOS="cached steps bigctx apt bigwrite edits" OUT=compare-bench.json
+#        LEGACY=1 BUILDAH=1 STEPS=40 FILES=20000 BIG_MB=500 DOCKER=/usr/bin/docker
+#        BUILDAH_DRIVER=overlay BUILDAH_ISOLATION= DEBIAN_MIRROR= KEEP=
 set -euo pipefail
 here=$(cd "$(dirname "$0")/../.." && pwd)
-cbuild=${CBUILD:-$here/build/cbuild}
-docker=${DOCKER:-/usr/bin/docker}
-runs=${RUNS:-5}
+cbuild=$(realpath "${CBUILD:-$here/build/cbuild}")
+docker=${DOCKER:-/usr/bin/docker}  # the 20.10 client that can build (see README)
+runs=${RUNS:-3}
 steps=${STEPS:-40}
+files=${FILES:-20000}
+big_mb=${BIG_MB:-500}
+scenarios=${SCENARIOS:-cached steps bigctx apt bigwrite edits}
 out=${OUT:-$PWD/compare-bench.json}
-work=$(mktemp -d "${TMPDIR:-/tmp}/cbuild-bench-XXXXXX")
+work=$(mktemp -d /var/tmp/cbuild-bench-XXXXXX)  # /var/tmp: disk, not a small tmpfs
 chmod 711 "$work"  # build steps run as an unprivileged user and must reach the store
-trap 'rm -rf "$work"' EXIT
-root=$work/root
-cb() { "$cbuild" --root "$root" "$@"; }
+trap '[ -n "${KEEP:-}" ] || rm -rf "$work"' EXIT
+start=$(date +%s.%N)
 
-tools=(cbuild)
-if [ -x "$docker" ] && "$docker" version --format '{{.Server.Version}}' >/dev/null 2>&1; then
-  tools+=(buildkit)
-  [ "${LEGACY:-1}" = 1 ] && tools+=(legacy)
-else
-  echo "no docker daemon answers: measuring cbuild alone" >&2
-fi
-base=cbuild-bench/busybox:$$
-bash "$here/testdata/make-busybox-rootfs.sh" "$work/rootfs.tar" >/dev/null
-cb import "$work/rootfs.tar" "$base" >/dev/null
-[ ${#tools[@]} -gt 1 ] && "$docker" import "$work/rootfs.tar" "$base" >/dev/null
-cleanup_docker() { [ ${#tools[@]} -gt 1 ] && "$docker" rmi -f "$base" cbuild-bench:out >/dev/null 2>&1 || true; }
-trap 'cleanup_docker; rm -rf "$work"' EXIT
+source "$here/tests/bench/bench_tools.sh"
+need_package /usr/bin/time time || { echo "/usr/bin/time missing (apt-get install time)" >&2; exit 1; }
+trap 'cleanup_tools; [ -n "${KEEP:-}" ] || rm -rf "$work"' EXIT
+echo "== cbuild benchmark suite: $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg); tools: ${tools[*]}; RUNS=$runs" >&2
 
-# build TOOL CONTEXT [flags]: one build, quiet; fails loudly with the log.
-build() {
-  local tool=$1 ctx=$2
-  shift 2
-  local log=$work/build.log
-  case $tool in
-    cbuild) cb build --progress=plain -t cbuild-bench:out "$@" "$ctx" >"$log" 2>&1 ;;
-    buildkit) DOCKER_BUILDKIT=1 "$docker" build --progress=plain -t cbuild-bench:out "$@" "$ctx" >"$log" 2>&1 ;;
-    legacy) DOCKER_BUILDKIT=0 "$docker" build -t cbuild-bench:out "$@" "$ctx" >"$log" 2>&1 ;;
-  esac || { cat "$log" >&2; echo "$tool build of $ctx failed" >&2; exit 1; }
-}
-now() { date +%s.%N; }
-results=$work/results.txt  # lines: scenario tool seconds
+results=$work/results.txt  # time SCENARIO TOOL SECONDS | rss SCENARIO KB | commit TOOL SECONDS MB
 : >"$results"
-# measure SCENARIO TOOL CONTEXT [flags]: RUNS timed builds.
-measure() {
-  local scenario=$1 tool=$2 ctx=$3
+now() { date +%s.%N; }
+# timed SCENARIO TOOL CTX [FLAGS]: one build, its seconds (and cbuild's peak RSS) recorded;
+# the seconds also in $last_seconds.
+timed() {
+  local scenario=$1 tool=$2 t0
+  shift 2
+  t0=$(now)
+  build "$tool" "$@"
+  last_seconds=$(bc -l <<<"$(now) - $t0")
+  echo "time $scenario $tool $last_seconds" >>"$results"
+  if [ "$tool" = cbuild ]; then echo "rss $scenario $(tail -1 "$work/rss.kb")" >>"$results"; fi
+}
+# each_run SCENARIO PREPARE FEATURE CTX [FLAGS]: RUNS rounds of PREPARE (a command) then one
+# timed build per tool supporting FEATURE.
+each_run() {
+  local scenario=$1 prepare=$2 feature=$3 i tool
   shift 3
   for ((i = 0; i < runs; i++)); do
-    local t0 t1
-    t0=$(now)
-    build "$tool" "$ctx" "$@"
-    t1=$(now)
-    echo "$scenario $tool $(echo "$t1 - $t0" | bc -l)" >>"$results"
+    $prepare
+    for tool in "${tools[@]}"; do
+      supports "$tool" "$feature" || continue
+      echo "$scenario: $tool run $((i + 1))/$runs" >&2
+      timed "$scenario" "$tool" "$@"
+    done
   done
 }
+warm() { local tool; for tool in "${tools[@]}"; do build "$tool" "$@"; done; }
+cold() { local tool; for tool in "${tools[@]}"; do reset "$tool"; done; }
 
-# 1. cached rebuild: 3 stages, 12 filesystem steps.
-ctx1=$work/cached
-mkdir -p "$ctx1/src"
-for i in 1 2 3; do echo "file $i" >"$ctx1/src/f$i.txt"; done
-cat >"$ctx1/Dockerfile" <<DOCKERFILE
-FROM $base AS deps
+bash "$here/testdata/make-busybox-rootfs.sh" "$work/busybox.tar" >/dev/null
+busybox=cbuild-bench/busybox:$$
+import_base "$work/busybox.tar" "$busybox"
+
+scenario_cached() {
+  local ctx=$work/cached
+  mkdir -p "$ctx/src"
+  for i in 1 2 3; do echo "file $i" >"$ctx/src/f$i.txt"; done
+  cat >"$ctx/Dockerfile" <<DOCKERFILE
+FROM $busybox AS deps
 WORKDIR /deps
 RUN echo dep1 > a && echo dep2 > b
 RUN cat a b > deps.txt
 COPY src/f1.txt ./
-FROM $base AS build
+FROM $busybox AS build
 WORKDIR /app
 COPY src/ ./src/
 COPY --from=deps /deps/deps.txt ./
 RUN cat src/* deps.txt > app.txt
 RUN wc -l app.txt > lines.txt
-FROM $base
+FROM $busybox
 WORKDIR /srv
 COPY --from=build /app/app.txt ./
 COPY --from=build /app/lines.txt ./
 RUN ls -l > listing.txt
 CMD ["cat", "/srv/app.txt"]
 DOCKERFILE
-for tool in "${tools[@]}"; do
-  echo "cached: $tool" >&2
-  build "$tool" "$ctx1"
-  measure cached "$tool" "$ctx1"
-done
+  warm "$ctx"
+  each_run cached : any "$ctx"
+}
 
-# 2. per-step overhead: $steps trivial RUN steps, no cache.
-ctx2=$work/steps
-mkdir -p "$ctx2"
-{
-  echo "FROM $base"
-  for ((i = 1; i <= steps; i++)); do echo "RUN echo $i > /step$i"; done
-} >"$ctx2/Dockerfile"
-for tool in "${tools[@]}"; do
-  echo "steps$steps: $tool" >&2
-  measure "steps$steps" "$tool" "$ctx2" --no-cache
-done
+scenario_steps() {
+  local ctx=$work/steps
+  mkdir -p "$ctx"
+  {
+    echo "FROM $busybox"
+    for ((i = 1; i <= steps; i++)); do echo "RUN echo $i > /step$i"; done
+  } >"$ctx/Dockerfile"
+  each_run "steps$steps" : any "$ctx" --no-cache
+}
 
-# 3. 10-edit sequence: hit rate per tool, from cbuild compare (cbuild + one docker builder).
-# make_app DIR: the app, with a token unique to this run so both tools' caches start cold
-# (docker's cache outlives the benchmark).
+scenario_bigctx() {
+  local ctx=$work/bigctx
+  mkdir -p "$ctx"
+  python3 - "$ctx" "$files" <<'PY'
+import os, sys
+root, n = sys.argv[1], int(sys.argv[2])
+size = 200 * 1024 * 1024 // n
+for i in range(n):
+    d = os.path.join(root, "d%03d" % (i % 200))
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, "f%05d.bin" % i), "wb") as f:
+        f.write(os.urandom(size))
+PY
+  printf 'FROM %s\nCOPY . /ctx/\nRUN ls /ctx | wc -l > /count\n' "$busybox" >"$ctx/Dockerfile"
+  echo "bigctx: $(find "$ctx" -type f | wc -l) files, $(du -sm "$ctx" | cut -f1) MB" >&2
+  each_run bigctx-cold cold any "$ctx" --no-cache
+  each_run bigctx-unchanged : any "$ctx"
+  each_run bigctx-touch touch_one any "$ctx"
+  each_run bigctx-onefile change_one any "$ctx"
+}
+touch_one() { touch "$work/bigctx/d007/f00007.bin"; }
+change_one() { echo "change $RANDOM" >>"$work/bigctx/d011/f00011.bin"; }
+
+scenario_apt() {
+  need_package mmdebstrap mmdebstrap || { echo "apt: mmdebstrap missing, skipped" >&2; return 0; }
+  bash "$here/testdata/make-debian-rootfs.sh" "$work/debian.tar" ${DEBIAN_MIRROR:+"$DEBIAN_MIRROR"} >/dev/null
+  debian=cbuild-bench/debian:$$
+  import_base "$work/debian.tar" "$debian"
+  local i tool
+  for ((i = 0; i < runs; i++)); do
+    apt_context "$work/apt-cold" "$i" "ca-certificates curl jq make"
+    apt_context "$work/apt-warm" "$i" "ca-certificates curl jq make git"
+    for tool in "${tools[@]}"; do
+      supports "$tool" cache-mount || continue
+      echo "apt: $tool run $((i + 1))/$runs" >&2
+      reset "$tool"
+      timed apt-cold "$tool" "$work/apt-cold" --no-cache
+      timed apt-warm "$tool" "$work/apt-warm"
+    done
+  done
+}
+# apt_context DIR ROUND PACKAGES: the apt-get step, new to every tool's layer cache in each
+# round (buildah's reset keeps its layers). Debian's docker images delete downloaded packages
+# (docker-clean); the first step keeps them, as docker's documentation of cache mounts says.
+apt_context() {
+  mkdir -p "$1"
+  cat >"$1/Dockerfile" <<DOCKERFILE
+FROM $debian
+RUN rm -f /etc/apt/apt.conf.d/docker-clean && echo 'Binary::apt::APT::Keep-Downloaded-Packages "true";' > /etc/apt/apt.conf.d/keep-cache
+RUN --mount=type=cache,target=/var/cache/apt,sharing=locked --mount=type=cache,target=/var/lib/apt,sharing=locked \\
+    echo "round $2 of $$" && apt-get update && apt-get install -y --no-install-recommends $3
+DOCKERFILE
+}
+
+scenario_bigwrite() {
+  local ctx=$work/bigwrite i tool cmd
+  mkdir -p "$ctx"
+  # The step prints its own duration (from /proc/uptime, as busybox has no date +%N).
+  cat >"$ctx/Dockerfile" <<DOCKERFILE
+FROM $busybox
+RUN read a _ </proc/uptime; dd if=/dev/urandom of=/big bs=1M count=$big_mb 2>/dev/null; read b _ </proc/uptime; echo "cmd_seconds \$a \$b"
+DOCKERFILE
+  for ((i = 0; i < runs; i++)); do
+    for tool in "${tools[@]}"; do
+      echo "bigwrite: $tool run $((i + 1))/$runs" >&2
+      timed bigwrite "$tool" "$ctx" --no-cache
+      cmd=$(grep -o 'cmd_seconds [0-9.]* [0-9.]*' "$work/logs/$tool.log" | tail -1 | awk '{print $3 - $2}')
+      echo "commit $tool $(bc -l <<<"$last_seconds - $cmd") $((big_mb * 1048576))" >>"$results"
+    done
+  done
+  cold  # frees the big layers
+}
+
+# make_app DIR: the edits scenario's app, with a token unique to this run so both tools' caches
+# start cold (docker's cache outlives the benchmark).
 make_app() {
   local ctx=$1
   mkdir -p "$ctx/src"
@@ -114,19 +197,21 @@ make_app() {
   echo "util 1" >"$ctx/src/util.txt"
   printf '*.tmp\n' >"$ctx/.dockerignore"
   cat >"$ctx/Dockerfile" <<DOCKERFILE
-FROM $base AS build
+FROM $busybox AS build
 ARG VERSION=1
 WORKDIR /app
 COPY token.txt deps.txt ./
 RUN cp token.txt installed.txt && sed 's/^/installed /' deps.txt >> installed.txt
 COPY src/ ./src/
 RUN cat src/* installed.txt > app.txt && echo "v\$VERSION" >> app.txt
-FROM $base
+FROM $busybox
 COPY --from=build /app/app.txt /app.txt
 CMD ["cat", "/app.txt"]
 DOCKERFILE
 }
-cat >"$work/edits" <<'EDITS'
+
+scenario_edits() {
+  cat >"$work/edits" <<'EDITS'
 --- state source-change
 echo "main 2" > src/main.txt
 --- state manifest-change
@@ -148,50 +233,26 @@ echo "extra" > src/extra.txt
 --- state revert-all
 rm src/extra.txt notes.tmp; echo "libfoo 1" > deps.txt; sed -i -e '/^# comment/d' -e 's/VERSION=2/VERSION=1/' Dockerfile
 EDITS
-edits_json=$work/edits.json
-echo '{}' >"$edits_json"
-for tool in "${tools[@]}"; do
-  [ "$tool" = cbuild ] && continue
-  echo "edits: cbuild vs $tool" >&2
-  make_app "$work/app-$tool"
-  # A fresh cbuild store per peer, so each comparison starts cold for both tools.
-  "$cbuild" --root "$work/root-$tool" import "$work/rootfs.tar" "$base" >/dev/null
-  "$cbuild" --root "$work/root-$tool" compare --docker "$docker" --docker-builder "$tool" --edits "$work/edits" \
-    --format json "$work/app-$tool" \
-    >"$work/compare-$tool.json" 2>/dev/null || { echo "cbuild compare failed" >&2; exit 1; }
-  # State 1 is the cold build; the hit rate is over the 10 edits.
-  jq --arg t "$tool" --slurpfile c "$work/compare-$tool.json" '
-    ($c[0].states[1:]) as $s
-    | .[$t] = {states: [$s[] | {name, cbuild: .cbuild.hits, docker: .docker.hits, steps: .cbuild.steps}],
-               cbuild_hit_rate: (([$s[].cbuild.hits] | add) / ([$s[].cbuild.steps] | add)),
-               docker_hit_rate: (([$s[].docker.hits] | add) / ([$s[].docker.steps] | add))}' \
-    "$edits_json" >"$edits_json.new"
-  mv "$edits_json.new" "$edits_json"
+  local tool store
+  for tool in "${tools[@]}"; do
+    supports "$tool" compare || continue
+    echo "edits: cbuild vs $tool" >&2
+    make_app "$work/app-$tool"
+    # A fresh cbuild store per peer, so each comparison starts cold for both tools.
+    store=$work/store-edits-$tool
+    "$cbuild" --root "$store" import "$work/busybox.tar" "$busybox" >/dev/null
+    /usr/bin/time -f %M -o "$work/rss.kb" "$cbuild" --root "$store" compare --docker "$docker" \
+      --docker-builder "$tool" --edits "$work/edits" --format json "$work/app-$tool" \
+      >"$work/compare-$tool.json" 2>"$work/logs/compare-$tool.log" ||
+      { tail -20 "$work/logs/compare-$tool.log" >&2; echo "cbuild compare failed" >&2; return 1; }
+    echo "rss edits $(tail -1 "$work/rss.kb")" >>"$results"
+    echo "edits $tool $work/compare-$tool.json" >>"$results"
+  done
+}
+
+for scenario in $scenarios; do
+  declare -F "scenario_$scenario" >/dev/null || { echo "unknown scenario $scenario" >&2; exit 2; }
+  "scenario_$scenario"
 done
 
-python3 - "$results" "$edits_json" "$out" "$runs" <<'PY'
-import json, statistics, sys
-results, edits_file, out, runs = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
-data = {}
-for line in open(results):
-    scenario, tool, secs = line.split()
-    data.setdefault(scenario, {}).setdefault(tool, []).append(float(secs))
-report = {"version": 1, "runs": runs, "scenarios": {}, "edits": json.load(open(edits_file))}
-print(f"{'SCENARIO':<10} {'TOOL':<9} {'MEDIAN':>8} {'MIN-MAX':>15} {'CBUILD/TOOL':>11}")
-for scenario, tools in data.items():
-    med = {t: statistics.median(v) for t, v in tools.items()}
-    entry = {}
-    for tool, values in tools.items():
-        ratio = med["cbuild"] / med[tool] if tool != "cbuild" and med[tool] > 0 else None
-        entry[tool] = {"median": med[tool], "min": min(values), "max": max(values), "seconds": values,
-                       "cbuild_ratio": ratio}
-        r = f"{ratio:.3f}" if ratio is not None else "-"
-        print(f"{scenario:<10} {tool:<9} {med[tool]:>7.3f}s {min(values):>6.3f}-{max(values):.3f}s {r:>11}")
-    report["scenarios"][scenario] = entry
-for tool, e in report["edits"].items():
-    print(f"edits      cbuild hit rate {e['cbuild_hit_rate']:.0%}, docker {tool} {e['docker_hit_rate']:.0%}")
-    for s in e["states"]:
-        print(f"  {s['name']:<26} cbuild {s['cbuild']}/{s['steps']}  {tool} {s['docker']}")
-json.dump(report, open(out, "w"), indent=2)
-print(f"JSON: {out}")
-PY
+python3 "$here/tests/bench/compare_summary.py" "$results" "$out" "$runs" "$(bc -l <<<"$(now) - $start")"
