@@ -157,6 +157,14 @@ Result<store::ImageRecord> commit_manifest(store::Store& store, std::string_view
   store::Descriptor manifest = TRY(store.put_blob(manifest_bytes));
   store::ImageRecord record{manifest.digest, config.digest, std::string(media_type), size,
                             store::now_seconds()};
+  if (auto existing = TRY(store.get_image(manifest.digest))) {  // a rebuild: write only what changed
+    bool tagged = true;
+    for (const std::string& tag : tags) {
+      auto current = TRY(store.get_tag(tag));
+      tagged = tagged && current && current->image.manifest == manifest.digest;
+    }
+    if (tagged) return *existing;
+  }
   TRY(store.transaction([&]() -> Status {
     for (const store::LayerRecord& layer : layers) TRY(store.put_layer(layer));
     TRY(store.put_image(record));
