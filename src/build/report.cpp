@@ -1,5 +1,9 @@
 // The build report (--report) and the summary line.
+#include <sys/resource.h>
+
 #include <fmt/format.h>
+
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "cbuild/build/builder.hpp"
@@ -10,6 +14,14 @@ namespace cbuild::build {
 
 namespace {
 double hit_rate(const BuildResult& r) { return r.total ? static_cast<double>(r.cached) / r.total : 1.0; }
+
+/// The largest resident set of cbuild and of any step process it waited for, in KiB.
+long peak_rss_kb() {
+  struct rusage self {}, children {};
+  ::getrusage(RUSAGE_SELF, &self);
+  ::getrusage(RUSAGE_CHILDREN, &children);
+  return std::max(self.ru_maxrss, children.ru_maxrss);
+}
 }  // namespace
 
 std::string report_json(const BuildResult& r) {
@@ -38,7 +50,8 @@ std::string report_json(const BuildResult& r) {
                         {"cached", r.cached},
                         {"executed", r.executed},
                         {"hit_rate", hit_rate(r)},
-                        {"seconds", r.seconds}}}};
+                        {"seconds", r.seconds},
+                        {"peak_rss_kb", peak_rss_kb()}}}};
   return j.dump(2) + "\n";
 }
 

@@ -5,7 +5,7 @@
 #   build TOOL CTX [FLAGS]  one build into $work/logs/TOOL.log (flags common to all: --no-cache, -f)
 #   reset TOOL       forget the tool's layer cache and cache mounts (before a cold build)
 #   supports TOOL FEATURE   whether the tool can run a scenario (legacy: no RUN --mount)
-# Needs $work, $cbuild, $docker. cbuild runs under /usr/bin/time: $work/rss.kb holds the peak
+# Needs $work, $cbuild, $docker. cbuild writes --report $work/report.json: its totals hold the peak
 # RSS (KB) of its last build, the largest of the cbuild process and the children it waited
 # for (RUN step processes included).
 
@@ -78,7 +78,7 @@ build() {
   shift 2
   local log=$work/logs/$tool.log
   case $tool in
-    cbuild) /usr/bin/time -f %M -o "$work/rss.kb" "$cbuild" --root "$root" build --progress=plain \
+    cbuild) "$cbuild" --root "$root" build --progress=plain --report "$work/report.json" \
               -t cbuild-bench:out "$@" "$ctx" ;;
     buildkit) DOCKER_BUILDKIT=1 dk build --progress=plain -t cbuild-bench:out "$@" "$ctx" ;;
     legacy) DOCKER_BUILDKIT=0 dk build -t cbuild-bench:out "$@" "$ctx" ;;

@@ -43,7 +43,7 @@ echo "== cbuild benchmark suite: $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loa
 
 results=$work/results.txt  # time SCENARIO TOOL SECONDS | rss SCENARIO KB | commit TOOL SECONDS MB
 : >"$results"
-now() { date +%s.%N; }
+now() { echo "$EPOCHREALTIME"; }  # no process: a fork would count in every measurement
 # timed SCENARIO TOOL CTX [FLAGS]: one build, its seconds (and cbuild's peak RSS) recorded;
 # the seconds also in $last_seconds.
 timed() {
@@ -53,7 +53,7 @@ timed() {
   build "$tool" "$@"
   last_seconds=$(bc -l <<<"$(now) - $t0")
   echo "time $scenario $tool $last_seconds" >>"$results"
-  if [ "$tool" = cbuild ]; then echo "rss $scenario $(tail -1 "$work/rss.kb")" >>"$results"; fi
+  if [ "$tool" = cbuild ]; then echo "rss $scenario $(jq .totals.peak_rss_kb "$work/report.json")" >>"$results"; fi
 }
 # each_run SCENARIO PREPARE FEATURE CTX [FLAGS]: RUNS rounds of PREPARE (a command) then one
 # timed build per tool supporting FEATURE.
