@@ -79,6 +79,12 @@ class Builder {
   Result<StageState> wait_for(int stage_index);
   const plan::Stage* find_stage(const std::string& from) const;
   std::string slot_key(const plan::Stage& stage, const plan::Step& step) const;
+  /// The local cache entry of `key` whose snapshot (if it names one) is still stored.
+  struct LocalResult {
+    Json record;
+    int64_t last_used = 0;
+  };
+  Result<std::optional<LocalResult>> local_result(const std::string& key);
   /// For a COPY/ADD that missed: its previous result (from the inputs it had last time)
   /// and which of its files are unchanged since, so the re-run can reuse them.
   std::optional<CopyReuse> previous_copy(const Json& before, const std::vector<context::FileRecord>& before_files,
@@ -119,16 +125,25 @@ class Builder {
   Status export_caches(StageState& final_state);
 };
 
+Result<std::optional<Builder::LocalResult>> Builder::local_result(const std::string& key) {
+  auto rec = TRY(m_store.get_cache(key));
+  if (!rec) return std::optional<LocalResult>();
+  Json j = Json::parse(rec->record, nullptr, false);
+  if (!j.is_object()) return std::optional<LocalResult>();
+  std::string snap = j.value("snapshot", "");
+  if (!snap.empty()) {
+    auto found = m_store.get_snapshot(snap);
+    if (!found || !*found) return std::optional<LocalResult>();
+  }
+  return std::optional<LocalResult>(LocalResult{std::move(j), rec->last_used});
+}
+
 std::optional<CopyReuse> Builder::previous_copy(const Json& before, const std::vector<context::FileRecord>& before_files,
                                                 const std::vector<context::FileRecord>& now_files) {
   if (!before.is_object() || m_snapshotter->kind() != snapshot::Kind::overlay) return std::nullopt;
-  auto rec = m_store.get_cache(cache_key(before));
-  if (!rec || !*rec) return std::nullopt;
-  Json j = Json::parse((*rec)->record, nullptr, false);
-  std::string snap = j.is_object() ? j.value("snapshot", "") : "";
+  auto previous = local_result(cache_key(before));
+  std::string snap = previous && *previous ? (*previous)->record.value("snapshot", "") : "";
   if (snap.empty()) return std::nullopt;
-  auto found = m_store.get_snapshot(snap);
-  if (!found || !*found) return std::nullopt;
   std::unordered_map<std::string_view, const context::FileRecord*> earlier;
   earlier.reserve(before_files.size());
   for (const auto& r : before_files)
@@ -302,20 +317,14 @@ Status Builder::run_step(const plan::Stage& stage, const plan::Step& step, int p
   if (no_cache) {
     reason = m_options.no_cache ? "--no-cache" : fmt::format("--no-cache-filter {}", stage_label);
   } else {
-    auto rec = m_store.get_cache(key);
-    if (!rec) return fail(std::move(rec).error());
-    if (*rec) {
-      Json j = Json::parse((*rec)->record, nullptr, false);
-      std::string snap = j.value("snapshot", "");
-      auto found = m_store.get_snapshot(snap);
-      bool present = snap.empty() || (found.ok() && found->has_value());
-      if (present && j.is_object()) {
-        hit = std::move(j);
-        // last_used is for GC's LRU: a minute's precision spares a cached rebuild every write.
-        if (store::now_seconds() - (*rec)->last_used >= 60) {
-          std::lock_guard lock(m_mutex);
-          m_touched.push_back(key);
-        }
+    auto local = local_result(key);
+    if (!local) return fail(std::move(local).error());
+    if (*local) {
+      hit = std::move((*local)->record);
+      // last_used is for GC's LRU: a minute's precision spares a cached rebuild every write.
+      if (store::now_seconds() - (*local)->last_used >= 60) {
+        std::lock_guard lock(m_mutex);
+        m_touched.push_back(key);
       }
     }
   }
