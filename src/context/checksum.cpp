@@ -164,8 +164,8 @@ Result<ContentChecksum> checksum(const Context& ctx, const Selection& selection,
   const size_t n = selection.files.size();
   std::vector<const Entry*> entries(n);
   out.files.resize(n);
-  // Records and stat cache lookups (read-only) on two threads for a big selection.
-  std::vector<char> missed(n, 0);
+  // Records and stat cache lookups (read-only) on two threads for a big selection; a
+  // regular file left without content is to be read.
   auto fill = [&](size_t from, size_t to) {
     for (size_t i = from; i < to; ++i) {
       const auto& file = selection.files[i];
@@ -174,10 +174,7 @@ Result<ContentChecksum> checksum(const Context& ctx, const Selection& selection,
       if (file.entry->type != FileType::regular) continue;
       std::optional<Digest> cached;
       if (options.cache) cached = options.cache->lookup(file.entry->path, key_of(*file.entry));
-      if (cached)
-        out.files[i].content = std::move(*cached);
-      else
-        missed[i] = 1;
+      if (cached) out.files[i].content = std::move(*cached);
     }
   };
   if (n >= k_parallel_lookup_files && options.threads > 1) {
@@ -192,7 +189,7 @@ Result<ContentChecksum> checksum(const Context& ctx, const Selection& selection,
   for (size_t i = 0; i < n; ++i) {
     if (entries[i]->type != FileType::regular) continue;
     ++local.files;
-    if (missed[i])
+    if (out.files[i].content.empty())
       todo.push_back(i);
     else
       ++local.cache_hits;

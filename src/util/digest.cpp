@@ -36,7 +36,7 @@ std::string_view Digest::hex() const {
   return std::string_view(m_text).substr(m_text.empty() ? 0 : k_prefix.size());
 }
 
-// OpenSSL's one-shot SHA-256 functions, not EVP: fetching a digest from a provider costs
+// OpenSSL's SHA256_Init/Update/Final, not EVP: fetching a digest from a provider costs
 // about 1 ms at the first use in a process, a tenth of a fully cached build. They are
 // deprecated in OpenSSL 3 but kept, and run the same (SHA-NI) code.
 struct Sha256::Impl {
