@@ -6,6 +6,7 @@ packages=(
   build-essential cmake ninja-build pkg-config git
   catch2 libcli11-dev nlohmann-json3-dev libfmt-dev libarchive-dev libssl-dev
   libsqlite3-dev libzstd-dev zlib1g-dev libcurl4-openssl-dev
+  libacl1-dev nettle-dev libxml2-dev libicu-dev liblzma-dev libbz2-dev
   uidmap busybox-static skopeo umoci docker-registry pigz zstd jq xz-utils mmdebstrap
   apache2-utils
   python3 openssl curl

@@ -100,8 +100,9 @@ struct FileStepInputs {
   /// (`upper` is filled when the step runs).
   std::optional<CopyReuse> reuse;
 };
-Result<FileStepInputs> file_key_inputs(const BuildEnv& env, const plan::Step& step,
-                                       const SourceLookup& sources, const fs::path& download_dir);
+/// `download_dir` gives the directory ADD URLs download into (made on first use).
+Result<FileStepInputs> file_key_inputs(const BuildEnv& env, const plan::Step& step, const SourceLookup& sources,
+                                       const std::function<Result<fs::path>()>& download_dir);
 Result<Executed> execute_files(const BuildEnv& env, const plan::Step& step, const StageState& state,
                                const SourceLookup& sources, const FileStepInputs& inputs);
 

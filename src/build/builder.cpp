@@ -71,6 +71,7 @@ class Builder {
 
  private:
   Result<exporter::LocalImage> base_image(const std::string& ref);
+  Result<fs::path> downloads_dir();
   Result<StageState> image_state(const std::string& ref);
   Result<SourceTree> source(const std::string& from);
   Status build_stage(const plan::Stage& stage);
@@ -100,7 +101,8 @@ class Builder {
   std::mutex m_stat_mutex;
   std::map<std::string, context::Context> m_named;  // named contexts that are directories
   std::optional<BuildEnv> m_env;
-  std::optional<TempDir> m_downloads;
+  std::mutex m_downloads_mutex;
+  std::optional<TempDir> m_downloads;  // made by the first ADD <url> (downloads_dir)
 
   std::mutex m_mutex;  // guards everything below
   std::condition_variable m_changed;
@@ -163,6 +165,12 @@ std::string Builder::slot_key(const plan::Stage& stage, const plan::Step& step) 
   return "slot:" + Digest::of(fmt::format("{}\n{}\n{}\n{}", m_context->root().string(),
                                           m_options.dockerfile_path.string(), stage_id, step.index))
                        .str();
+}
+
+Result<fs::path> Builder::downloads_dir() {
+  std::lock_guard lock(m_downloads_mutex);
+  if (!m_downloads) m_downloads.emplace(TRY(TempDir::create("downloads-", TRY(m_store.session_dir()))));
+  return m_downloads->path();
 }
 
 Result<exporter::LocalImage> Builder::base_image(const std::string& ref_text) {
@@ -294,7 +302,7 @@ Status Builder::run_step(const plan::Stage& stage, const plan::Step& step, int p
     if (!r) return fail(std::move(r).error());
     inputs = std::move(*r);
   } else {
-    auto r = file_key_inputs(*m_env, step, sources, m_downloads->path());
+    auto r = file_key_inputs(*m_env, step, sources, [this] { return downloads_dir(); });
     if (!r) return fail(std::move(r).error());
     files = std::move(*r);
     inputs = files.inputs;
@@ -646,17 +654,16 @@ Result<BuildResult> Builder::run() {
     if (st.base.kind == plan::StageBase::Kind::image && !st.base_config_known) TRY(base_image(st.base.image));
 
   // Step roots live in the session directory, which container root must reach.
-  if (::geteuid() == 0) {
-    TRY(check_reachable(m_store.root()));
-    (void)::chmod(m_store.session_dir().c_str(), 0711);
-  }
+  if (::geteuid() == 0) TRY(check_reachable(m_store.root()));
   const executor::IdMap& map = executor::host_id_map();
   if (!map.warning.empty()) m_progress.message(map.warning);
   m_snapshotter.emplace(
       m_store,
       [this] {
         std::string notice;
-        auto kind = snapshot::choose_kind(m_options.snapshotter, m_store.session_dir(), &notice);
+        auto scratch = m_store.session_dir();
+        if (!scratch) return snapshot::Kind::native;  // the step then fails making its root there
+        auto kind = snapshot::choose_kind(m_options.snapshotter, *scratch, &notice);
         if (!notice.empty()) m_progress.message(notice);
         return kind;
       },
@@ -682,7 +689,6 @@ Result<BuildResult> Builder::run() {
     if (!named) return std::move(named).error().wrap("--build-context {}", name);
     m_named.emplace(name, std::move(*named));
   }
-  m_downloads.emplace(TRY(TempDir::create("downloads-", m_store.session_dir())));
   std::string now = m_options.source_date_epoch ? image::format_rfc3339(*m_options.source_date_epoch)
                                                 : image::format_rfc3339(store::now_seconds());
   m_env.emplace(BuildEnv{m_store, m_options, m_progress, *m_snapshotter, map, &*m_context,

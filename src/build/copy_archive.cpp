@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "cbuild/layer/override_stat.hpp"
+#include "cbuild/util/archive_read.hpp"
 
 namespace cbuild::build {
 
@@ -46,18 +47,11 @@ struct ArchiveFree {
 };
 using ArchivePtr = std::unique_ptr<archive, ArchiveFree>;
 
-using FilterFn = int (*)(archive*);
-/// The compressions docker's ADD recognises (pkg/archive DecompressStream).
-constexpr FilterFn k_filters[] = {archive_read_support_filter_gzip, archive_read_support_filter_bzip2,
-                                  archive_read_support_filter_xz, archive_read_support_filter_zstd};
-
 /// Opens `source` as a tar archive; nullptr (and no error) when it is not one.
 Result<ArchivePtr> open_tar(const fs::path& source) {
   ArchivePtr a(archive_read_new());
   if (!a) return make_error("allocate archive reader");
-  for (FilterFn add : k_filters)
-    if (add(a.get()) == ARCHIVE_FATAL)
-      return make_error("enable decompression: {}", archive_error_string(a.get()));
+  TRY(enable_decompression(a.get()));
   archive_read_support_format_tar(a.get());
   if (archive_read_open_filename(a.get(), source.c_str(), 1 << 16) != ARCHIVE_OK) return ArchivePtr();
   return a;

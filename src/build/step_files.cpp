@@ -167,7 +167,7 @@ layer::IdMapping chown_mapping(const executor::IdMap& build_map) {
 }
 
 Result<FileStepInputs> file_key_inputs(const BuildEnv& env, const plan::Step& step, const SourceLookup& sources,
-                                       const fs::path& download_dir) {
+                                       const std::function<Result<fs::path>()>& download_dir) {
   FileStepInputs out;
   out.inputs = Json::object();
   if (step.keyword == "WORKDIR") {
@@ -188,7 +188,7 @@ Result<FileStepInputs> file_key_inputs(const BuildEnv& env, const plan::Step& st
     if (f.add && is_url(s)) {
       std::optional<Digest> expected;
       if (!f.checksum.empty()) expected = TRY(Digest::parse(f.checksum));
-      auto got = TRY(download(s, download_dir, expected));
+      auto got = TRY(download(s, TRY(download_dir()), expected));
       urls.push_back({{"url", s}, {"content", got.digest.str()}, {"name", got.name}});
       out.downloads.push_back(std::move(got));
     } else if (f.add && is_git(s)) {

@@ -213,7 +213,7 @@ Result<Executed> execute_run(const BuildEnv& env, const plan::Step& step,
   spec.user = step.user;
   spec.network = network_of(env, step);
   spec.id_map = &env.map;
-  spec.state_parent = env.store.session_dir();
+  spec.state_parent = TRY(env.store.session_dir());
   spec.on_output = [&](executor::Stream s, std::string_view data) {
     env.progress.log(vertex, s == executor::Stream::err, data);
   };
@@ -221,7 +221,7 @@ Result<Executed> execute_run(const BuildEnv& env, const plan::Step& step,
   std::vector<store::FileLock> locks;
   std::vector<TempDir> temps;
   if (cmd.script) {
-    auto dir = TRY(TempDir::create("script-", env.store.session_dir()));
+    auto dir = TRY(TempDir::create("script-", TRY(env.store.session_dir())));
     fs::path file = dir.path() / cmd.script->first;
     TRY(write_file_atomic(file, cmd.script->second, 0755));
     (void)::chmod(dir.path().c_str(), 0755);
@@ -241,7 +241,7 @@ Result<Executed> execute_run(const BuildEnv& env, const plan::Step& step,
           if (src.context) {
             source = src.context->root() / rel;
           } else {
-            auto temp = TRY(TempDir::create("empty-", env.store.session_dir()));
+            auto temp = TRY(TempDir::create("empty-", TRY(env.store.session_dir())));
             fs::path base = src.snapshot.empty() ? temp.path() : TRY(env.snapshotter.merged_view(src.snapshot));
             source = base / rel;
             temps.push_back(std::move(temp));
@@ -249,7 +249,7 @@ Result<Executed> execute_run(const BuildEnv& env, const plan::Step& step,
         }
         if (!m.readonly) {
           // Writes are allowed and thrown away: the step sees a private copy.
-          auto copy = TRY(TempDir::create("bind-", env.store.session_dir()));
+          auto copy = TRY(TempDir::create("bind-", TRY(env.store.session_dir())));
           TRY(executor::own_for_container(copy.path(), &env.map));
           TRY(copy_tree_in_userns(source, copy.path() / "data", env.map));
           source = copy.path() / "data";
@@ -268,7 +268,7 @@ Result<Executed> execute_run(const BuildEnv& env, const plan::Step& step,
           if (held) {
             locks.push_back(std::move(*held));
           } else {
-            auto temp = TRY(TempDir::create("cache-private-", env.store.session_dir()));
+            auto temp = TRY(TempDir::create("cache-private-", TRY(env.store.session_dir())));
             dir = temp.path();
             temps.push_back(std::move(temp));
           }

@@ -9,6 +9,7 @@
 
 #include "cbuild/context/context.hpp"
 #include "cbuild/context/match.hpp"
+#include "cbuild/util/archive_read.hpp"
 
 namespace cbuild::context {
 
@@ -101,7 +102,7 @@ Result<TempDir> extract_tar_context(int fd, const fs::path& tmp_parent) {
   fs::path dest = real;
 
   ReadArchive in(archive_read_new());
-  archive_read_support_filter_all(in.get());
+  TRY(enable_decompression(in.get()));
   archive_read_support_format_tar(in.get());
   if (archive_read_open_fd(in.get(), fd, 1 << 20) != ARCHIVE_OK)
     return make_error(ExitCode::bad_input, "read context archive: {}", archive_error_string(in.get()));

@@ -7,6 +7,8 @@
 #include <memory>
 #include <vector>
 
+#include "cbuild/util/archive_read.hpp"
+
 namespace cbuild::exporter::detail {
 namespace {
 
@@ -87,7 +89,7 @@ Status ArchiveContents::add_link(const std::string& name, std::string_view targe
 
 Status ArchiveContents::read_tar(store::Store& store, int fd) {
   std::unique_ptr<archive, ArchiveDeleter> a(archive_read_new());
-  archive_read_support_filter_all(a.get());
+  TRY(enable_decompression(a.get()));
   archive_read_support_format_tar(a.get());
   archive_read_support_format_gnutar(a.get());
   if (archive_read_open_fd(a.get(), fd, 1 << 16) != ARCHIVE_OK) {

@@ -1,5 +1,7 @@
 #include "decompress.hpp"
 
+#include "cbuild/util/archive_read.hpp"
+
 namespace cbuild::layer {
 
 DecompressedSource::~DecompressedSource() {
@@ -9,10 +11,7 @@ DecompressedSource::~DecompressedSource() {
 Status DecompressedSource::open(int fd) {
   m_outer = archive_read_new();
   if (!m_outer) return make_error("libarchive: out of memory");
-  for (auto add :
-       {archive_read_support_filter_gzip, archive_read_support_filter_zstd, archive_read_support_filter_bzip2,
-        archive_read_support_filter_xz, archive_read_support_filter_lzma, archive_read_support_filter_none})
-    add(m_outer);  // ARCHIVE_WARN only means "through an external program"
+  TRY(enable_decompression(m_outer));
   archive_read_support_format_raw(m_outer);
   archive_entry* raw = nullptr;
   if (archive_read_open_fd(m_outer, fd, 1 << 20) != ARCHIVE_OK ||

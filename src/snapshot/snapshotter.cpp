@@ -136,9 +136,6 @@ Snapshotter::Snapshotter(store::Store& store, Kind kind, const executor::IdMap* 
 Snapshotter::Snapshotter(store::Store& store, std::function<Kind()> resolve, const executor::IdMap* map)
     : m_store(store), m_resolve(std::move(resolve)), m_map(map) {
   store.set_tree_remover([map](const fs::path& p) { return executor::remove_tree_mapped(p, map); });
-  // Step roots live in the session directory: container root (an unprivileged host id when
-  // cbuild runs as root) must be able to reach them.
-  if (::geteuid() == 0) (void)::chmod(store.session_dir().c_str(), 0711);
 }
 
 Result<layer::LayerDigests> Snapshotter::write_layer(const std::string& id, layer::WriteOptions options,

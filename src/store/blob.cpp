@@ -122,7 +122,7 @@ Result<BlobWriter> Store::begin_blob() {
   auto impl = std::make_unique<BlobWriter::Impl>();
   impl->store = m_impl;
   impl->lease = TRY(lease());
-  impl->temp = m_impl->temp_name("blob-");
+  impl->temp = TRY(m_impl->temp_name("blob-"));
   impl->fd.reset(::open(impl->temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
   if (!impl->fd) {
     auto err = errno_error(fmt::format("create `{}`", impl->temp.string()));

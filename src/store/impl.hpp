@@ -10,9 +10,11 @@ namespace cbuild::store {
 
 struct Store::Impl {
   fs::path root;
-  fs::path session;       ///< tmp/s-<rand>
+  fs::path session;       ///< tmp/s-<rand>, once started (session_dir)
   fs::path session_lock;  ///< tmp/s-<rand>.lock
   FileLock session_hold;
+  std::once_flag session_once;
+  Status session_started;
   detail::Db db;
   std::recursive_mutex mu;  ///< guards db and depth; a transaction holds it throughout
   int depth = 0;            ///< nesting of write transactions on this connection
@@ -29,8 +31,10 @@ struct Store::Impl {
 
   /// Run fn in a write transaction (BEGIN IMMEDIATE / SAVEPOINT when nested).
   Status write(const std::function<Status()>& fn);
+  /// The session directory, started on first use.
+  Result<fs::path> session_dir();
   /// A unique name in the session directory ("<prefix><random>").
-  fs::path temp_name(std::string_view prefix) const;
+  Result<fs::path> temp_name(std::string_view prefix);
   /// Remove temp sessions whose owner died (their lock file is free). Returns the count.
   uint64_t clean_dead_sessions();
   /// Move a file or tree out of the way into the session dir, then remove it, so a crash

@@ -81,7 +81,9 @@ Status start_session(Store::Impl& impl) {
   if (::rename(fresh.c_str(), impl.session_lock.c_str()) != 0)
     return errno_error(fmt::format("rename `{}`", fresh.string()));
   impl.session = impl.tmp_dir() / name;
-  if (::mkdir(impl.session.c_str(), 0700) != 0)
+  // Container root (an unprivileged host id when cbuild runs as root) must reach the step
+  // roots kept here; as another user only cbuild's own processes need it.
+  if (::mkdir(impl.session.c_str(), 0700) != 0 || (::geteuid() == 0 && ::chmod(impl.session.c_str(), 0711) != 0))
     return errno_error(fmt::format("create directory `{}`", impl.session.string()));
   return {};
 }
@@ -171,12 +173,12 @@ Status Store::Impl::write(const std::function<Status()>& fn) {
   return status;
 }
 
-fs::path Store::Impl::temp_name(std::string_view prefix) const {
-  return session / (std::string(prefix) + random_hex(8));
+Result<fs::path> Store::Impl::temp_name(std::string_view prefix) {
+  return TRY(session_dir()) / (std::string(prefix) + random_hex(8));
 }
 
 Status Store::Impl::discard(const fs::path& path) {
-  fs::path trash = temp_name("trash-");
+  fs::path trash = TRY(temp_name("trash-"));
   if (::rename(path.c_str(), trash.c_str()) != 0) {
     if (errno == ENOENT) return {};
     return errno_error(fmt::format("move `{}` to the trash", path.string()));
@@ -203,7 +205,6 @@ Result<Store> Store::open(const fs::path& root, TreeRemover remover) {
       return std::move(st).error().wrap("open store `{}`", impl->root.string());
   }
   impl->clean_dead_sessions();
-  TRY(start_session(*impl));
   return Store(std::move(impl));
 }
 
@@ -213,10 +214,16 @@ Store& Store::operator=(Store&&) noexcept = default;
 Store::~Store() = default;
 
 const fs::path& Store::root() const { return m_impl->root; }
-const fs::path& Store::session_dir() const { return m_impl->session; }
+Result<fs::path> Store::session_dir() const { return m_impl->session_dir(); }
+
+Result<fs::path> Store::Impl::session_dir() {
+  std::call_once(session_once, [this] { session_started = start_session(*this); });
+  if (!session_started) return session_started.error();
+  return session;
+}
 
 Result<fs::path> Store::make_temp_dir(std::string_view prefix) {
-  fs::path dir = m_impl->temp_name(prefix);
+  fs::path dir = TRY(m_impl->temp_name(prefix));
   if (::mkdir(dir.c_str(), 0755) != 0) return errno_error(fmt::format("create directory `{}`", dir.string()));
   return dir;
 }

@@ -9,9 +9,9 @@
 ///                               here only complete, fsynced and renamed (never half-written)
 ///     snapshots/<name>/         unpacked layer trees; <name> is the id's hex for "sha256:" ids
 ///     cache-mounts/<hash>/      RUN --mount=type=cache directories (<hash>: 32 hex of sha256(id))
-///     tmp/s-<rand>/             one temp directory per open Store ("session"); blob temp files,
-///                               snapshot staging trees and trash go here (same filesystem, so
-///                               renames into place are atomic)
+///     tmp/s-<rand>/             one temp directory per open Store ("session"), made on first
+///                               use; blob temp files, snapshot staging trees and trash go
+///                               here (same filesystem, so renames into place are atomic)
 ///     tmp/s-<rand>.lock         held (flock exclusive) by the session's process while it lives;
 ///                               Store::open removes sessions whose lock is free (owner died)
 ///     locks/gc.lock             GC lock: shared by writers (leases), exclusive by prune
@@ -82,7 +82,8 @@ using TreeRemover = std::function<Status(const fs::path&)>;
 class Store {
  public:
   /// Open (creating if needed) the store at `root`: make the layout, migrate the schema,
-  /// remove temp sessions of dead processes, and start this Store's own temp session.
+  /// and remove temp sessions of dead processes. This Store's own session starts when first
+  /// needed: a fully cached build writes nothing to tmp/.
   /// `remover` (default: util's remove_tree) is installed before that cleanup, for trees
   /// holding files of subordinate ids (see set_tree_remover).
   static Result<Store> open(const fs::path& root, TreeRemover remover = {});
@@ -92,8 +93,9 @@ class Store {
   ~Store();
 
   const fs::path& root() const;
-  /// This Store's private temp directory (tmp/s-<rand>/), removed when the Store closes.
-  const fs::path& session_dir() const;
+  /// This Store's private temp directory (tmp/s-<rand>/, 0711 as root so container root can
+  /// reach step roots in it), made on the first call and removed when the Store closes.
+  Result<fs::path> session_dir() const;
   /// A new empty directory inside session_dir() (for staging trees on the store's filesystem).
   Result<fs::path> make_temp_dir(std::string_view prefix);
 

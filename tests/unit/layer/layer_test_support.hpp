@@ -59,7 +59,8 @@ struct TarEntry {
 /// Reads a (possibly compressed) tar from memory.
 inline std::vector<TarEntry> read_tar(const std::string& data) {
   archive* a = archive_read_new();
-  archive_read_support_filter_all(a);
+  archive_read_support_filter_gzip(a);  // the compressions cbuild writes
+  archive_read_support_filter_zstd(a);
   archive_read_support_format_tar(a);
   if (archive_read_open_memory(a, data.data(), data.size()) != ARCHIVE_OK)
     throw std::runtime_error(archive_error_string(a));

@@ -18,8 +18,13 @@ TEST_CASE("open creates the layout v1 and the schema", "[store]") {
     for (const char* sub : {"blobs/sha256", "snapshots", "cache-mounts", "tmp", "locks"})
       CHECK(fs::is_directory(dir.root() / sub));
     CHECK(fs::exists(dir.root() / "db.sqlite"));
-    CHECK(fs::is_directory(store.session_dir()));
-    CHECK(store.session_dir().parent_path() == dir.root() / "tmp");
+    // The session directory is made on first use only (a cached build writes nothing).
+    CHECK(fs::is_empty(dir.root() / "tmp"));
+    fs::path session = must(store.session_dir());
+    CHECK(fs::is_directory(session));
+    CHECK(session.parent_path() == dir.root() / "tmp");
+    CHECK(fs::exists(session.string() + ".lock"));
+    CHECK(must(store.session_dir()) == session);
   }
   sqlite3* db = nullptr;
   REQUIRE(sqlite3_open(fs::path(dir.root() / "db.sqlite").c_str(), &db) == SQLITE_OK);
@@ -46,7 +51,7 @@ TEST_CASE("data persists across reopen and the session dir is removed on close",
   Digest digest;
   {
     Store store = dir.open();
-    session = store.session_dir();
+    session = must(store.session_dir());
     digest = must(store.put_blob("hello")).digest;
     must_ok(store.put_cache(CacheRecord{"k1", "{}", 5, 0, 0, {}, {digest}}));
   }
@@ -62,7 +67,7 @@ TEST_CASE("data persists across reopen and the session dir is removed on close",
 TEST_CASE("open removes temp sessions of dead processes but not live ones", "[store]") {
   StoreDir dir;
   Store live = dir.open();
-  std::ofstream(live.session_dir() / "in-progress") << "x";
+  std::ofstream(must(live.session_dir()) / "in-progress") << "x";
   // A dead session: lock file nobody holds, directory with leftovers.
   fs::create_directories(dir.root() / "tmp" / "s-dead" / "snap-1");
   std::ofstream(dir.root() / "tmp" / "s-dead.lock") << "";
@@ -73,8 +78,8 @@ TEST_CASE("open removes temp sessions of dead processes but not live ones", "[st
   CHECK_FALSE(fs::exists(dir.root() / "tmp" / "s-dead"));
   CHECK_FALSE(fs::exists(dir.root() / "tmp" / "s-dead.lock"));
   CHECK_FALSE(fs::exists(dir.root() / "tmp" / "s-nolock"));
-  CHECK(fs::exists(live.session_dir() / "in-progress"));
-  CHECK(fs::is_directory(second.session_dir()));
+  CHECK(fs::exists(must(live.session_dir()) / "in-progress"));
+  CHECK(fs::is_directory(must(second.session_dir())));
 }
 
 TEST_CASE("transactions commit together, roll back together, and nest", "[store]") {

@@ -23,5 +23,5 @@ TEST_CASE("torture performs every kind of write and leaves a consistent store", 
   for (const auto& p : report.problems) UNSCOPED_INFO(p);
   CHECK(report.ok());
   CHECK(report.blobs > 0);
-  CHECK(fs::is_empty(store.session_dir()));
+  CHECK(fs::is_empty(must(store.session_dir())));
 }
