@@ -69,11 +69,13 @@ Status Db::open(const std::filesystem::path& path) {
   }
   // Wait for other processes' write transactions instead of failing with SQLITE_BUSY.
   sqlite3_busy_timeout(m_db, 120000);
-  // The last connection to close keeps the (checkpointed, emptied) -wal and -shm files
-  // instead of deleting them, so the next cbuild does not create two inodes again.
+  // The last connection to close keeps the -wal and -shm files instead of deleting them, so
+  // the next cbuild does not create two inodes again; the size limit empties the kept WAL
+  // after its final checkpoint (its frames would otherwise be checkpointed again by every
+  // later close).
   int persist = 1;
   sqlite3_file_control(m_db, "main", SQLITE_FCNTL_PERSIST_WAL, &persist);
-  return {};
+  return exec("PRAGMA journal_size_limit = 0");
 }
 
 Status Db::exec(std::string_view sql) {
