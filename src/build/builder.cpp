@@ -350,7 +350,7 @@ Status Builder::run_step(const plan::Stage& stage, const plan::Step& step, int p
       if (!hit && !no_cache) {
         std::vector<context::FileRecord> before_files;
         if (auto f = m_store.get_cache(slot + ":files"); f && *f) {
-          auto recs = context::records_from_json((*f)->record);
+          auto recs = context::records_from_bytes((*f)->record);
           if (recs) before_files = std::move(*recs);
         }
         reason = explain_miss(before.is_null() ? nullptr : &before, inputs, before_files, files.files);
@@ -453,7 +453,7 @@ Status Builder::run_step(const plan::Stage& stage, const plan::Step& step, int p
     sr.record = Json{{"inputs", inputs}}.dump();
     store::CacheRecord fr;
     fr.key = slot + ":files";
-    fr.record = context::records_to_json(files.files);
+    fr.record = context::records_to_bytes(files.files);
     (void)m_store.transaction([&]() -> Status {
       TRY(m_store.put_cache(sr));
       return m_store.put_cache(fr);
@@ -663,7 +663,7 @@ Result<BuildResult> Builder::run() {
         std::string notice;
         auto scratch = m_store.session_dir();
         if (!scratch) return snapshot::Kind::native;  // the step then fails making its root there
-        auto kind = snapshot::choose_kind(m_options.snapshotter, *scratch, &notice);
+        auto kind = snapshot::choose_kind(m_options.snapshotter, *scratch, &notice, m_store.root() / "overlay-probe");
         if (!notice.empty()) m_progress.message(notice);
         return kind;
       },

@@ -386,8 +386,18 @@ Status link_reused(const std::vector<ReusedFile>& files) {
     if (::lstat(dir.c_str(), &st) != 0) return errno_error(fmt::format("stat `{}`", dir.string()));
     dirs.emplace(std::move(dir), st);
   }
+  // linkat between the two directories' fds: a path walk per file is most of a link's cost.
+  fs::path from_parent, to_parent;
+  UniqueFd from_dir, to_dir;
   for (const auto& f : files) {
-    if (::link(f.from.c_str(), f.to.c_str()) == 0) continue;
+    if (f.from.parent_path() != from_parent || f.to.parent_path() != to_parent) {
+      from_parent = f.from.parent_path();
+      to_parent = f.to.parent_path();
+      from_dir.reset(::open(from_parent.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+      to_dir.reset(::open(to_parent.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+      if (!from_dir || !to_dir) return errno_error(fmt::format("open `{}` or `{}`", from_parent.string(), to_parent.string()));
+    }
+    if (::linkat(from_dir.get(), f.from.filename().c_str(), to_dir.get(), f.to.filename().c_str(), 0) == 0) continue;
     if (errno == EEXIST) continue;  // written after the COPY (a heredoc of the same name)
     if (errno != EMLINK && errno != EPERM && errno != EXDEV)
       return errno_error(fmt::format("link `{}` to `{}`", f.from.string(), f.to.string()));

@@ -13,6 +13,7 @@
 
 #include "c_locale.hpp"
 #include "cbuild/layer/override_stat.hpp"
+#include "cbuild/layer/prefetch.hpp"
 #include "cbuild/layer/whiteout.hpp"
 #include "safe_path.hpp"
 #include "tar_output.hpp"
@@ -182,7 +183,14 @@ class TreeWriter {
   }
 
   Status walk(int dirfd, const std::string& prefix, int64_t dir_mtime, bool opaque) {
-    for (auto& c : TRY(children(dirfd, prefix, opaque))) {
+    auto kids = TRY(children(dirfd, prefix, opaque));
+    bool prefetching = false;
+    for (size_t i = 0; i < kids.size(); ++i) {
+      const Child& c = kids[i];
+      if (!prefetching && m_prefetch.cold()) {
+        prefetch(dirfd, kids, i);
+        prefetching = true;
+      }
       std::string rel = prefix + c.name;
       if (c.whiteout) {
         TRY(emit_whiteout(rel, dir_mtime));
@@ -191,6 +199,14 @@ class TreeWriter {
       }
     }
     return {};
+  }
+
+  /// Once reads wait for the disk: read-ahead of the directory's files from `from` on.
+  void prefetch(int dirfd, const std::vector<Child>& kids, size_t from) {
+    std::vector<std::string> names;
+    for (size_t i = from; i < kids.size(); ++i)
+      if (!kids[i].whiteout && S_ISREG(kids[i].st.st_mode) && kids[i].st.st_size > 0) names.push_back(kids[i].disk_name);
+    m_prefetch.add(dirfd, std::move(names));
   }
 
   void reset_entry(const std::string& path) {
@@ -315,7 +331,7 @@ class TreeWriter {
       size_t want = static_cast<size_t>(std::min<uint64_t>(left, k_read_buffer_size));
       auto [buffer, room] = m_out.data_buffer(std::min<size_t>(want, 256 << 10));
       want = std::min(want, room);
-      ssize_t n = ::read(fd, buffer, want);
+      ssize_t n = m_prefetch.read_maybe_cold(fd, buffer, want);
       if (n < 0) {
         if (errno == EINTR) continue;
         return io_error("read", rel);
@@ -338,6 +354,7 @@ class TreeWriter {
   std::map<std::pair<dev_t, ino_t>, std::string> m_inodes;
   archive_entry* m_entry = nullptr;
   uint64_t m_entries = 0;
+  Prefetcher m_prefetch;  // last: its thread stops before the rest goes
 };
 
 Result<LayerDigests> write_tree(const fs::path& root, const WriteOptions& options, Compressor* compressor) {

@@ -8,6 +8,7 @@
 #include <sched.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/utsname.h>
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -92,34 +93,59 @@ Result<std::optional<Kind>> parse_kind(std::string_view text) {
   return make_error(ExitCode::usage, "unknown snapshotter `{}` (overlay, native or auto)", text);
 }
 
-Kind choose_kind(std::optional<Kind> requested, const fs::path& scratch, std::string* notice) {
+namespace {
+
+/// What a working overlay is remembered under: kernel, user and the filesystem of `scratch`.
+std::string probe_key(const fs::path& scratch) {
+  struct utsname u {};
+  struct stat st {};
+  (void)::uname(&u);
+  (void)::stat(scratch.c_str(), &st);
+  return fmt::format("overlay mounts: kernel {} {}, uid {}, filesystem {}\n", u.release, u.version, ::geteuid(),
+                     static_cast<uint64_t>(st.st_dev));
+}
+
+/// Mounts a test overlay in a user namespace under `scratch`: why it failed, or nothing.
+std::optional<std::string> probe_overlay(const fs::path& scratch) {
+  auto dir = TempDir::create("cbuild-probe-", scratch);
+  Status s = dir ? Status{} : Status(dir.error());
+  // mkdtemp gives 0700: container root (an unprivileged host id as root) must pass through.
+  if (s && ::chmod(dir->path().c_str(), 0711) != 0) s = errno_error("chmod probe directory");
+  if (s) {
+    for (const char* sub : {"lower", "upper", "work", "merged"})
+      if (s) s = make_owned_dir(dir->path() / sub, nullptr);
+    if (s) {
+      auto r = executor::run_in_userns(
+          [&]() -> Result<std::string> {
+            std::string data = fmt::format("lowerdir={0}/lower,upperdir={0}/upper,workdir={0}/work,userxattr",
+                                           dir->path().string());
+            if (::mount("overlay", (dir->path() / "merged").c_str(), "overlay", 0, data.c_str()) != 0)
+              return errno_error("mount overlay");
+            return std::string();
+          },
+          nullptr, CLONE_NEWNS);
+      if (!r) s = r.error();
+      (void)executor::remove_tree_mapped(dir->path() / "work");
+    }
+  }
+  if (!s) return s.error().message;
+  return std::nullopt;
+}
+
+}  // namespace
+
+Kind choose_kind(std::optional<Kind> requested, const fs::path& scratch, std::string* notice,
+                 const fs::path& remembered) {
   if (requested) return *requested;
   static std::optional<std::string> failure;
   static bool probed = false;
   if (!probed) {
     probed = true;
-    auto dir = TempDir::create("cbuild-probe-", scratch);
-    Status s = dir ? Status{} : Status(dir.error());
-    // mkdtemp gives 0700: container root (an unprivileged host id as root) must pass through.
-    if (s && ::chmod(dir->path().c_str(), 0711) != 0) s = errno_error("chmod probe directory");
-    if (s) {
-      for (const char* sub : {"lower", "upper", "work", "merged"})
-        if (s) s = make_owned_dir(dir->path() / sub, nullptr);
-      if (s) {
-        auto r = executor::run_in_userns(
-            [&]() -> Result<std::string> {
-              std::string data = fmt::format("lowerdir={0}/lower,upperdir={0}/upper,workdir={0}/work,userxattr",
-                                             dir->path().string());
-              if (::mount("overlay", (dir->path() / "merged").c_str(), "overlay", 0, data.c_str()) != 0)
-                return errno_error("mount overlay");
-              return std::string();
-            },
-            nullptr, CLONE_NEWNS);
-        if (!r) s = r.error();
-        (void)executor::remove_tree_mapped(dir->path() / "work");
-      }
+    std::string key = probe_key(scratch);
+    if (remembered.empty() || read_file(remembered).value_or("") != key) {
+      failure = probe_overlay(scratch);
+      if (!failure && !remembered.empty()) (void)write_file_atomic(remembered, key);
     }
-    if (!s) failure = s.error().message;
   }
   if (failure && notice)
     *notice = fmt::format("notice: overlayfs cannot be mounted here ({}): using the native snapshotter", *failure);

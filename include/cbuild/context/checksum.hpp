@@ -77,8 +77,9 @@ struct FileDiff {
 };
 FileDiff diff(const std::vector<FileRecord>& before, const std::vector<FileRecord>& after);
 
-/// Records as JSON (an array of objects), to keep beside a cache key for later diffs.
-std::string records_to_json(const std::vector<FileRecord>& records);
-Result<std::vector<FileRecord>> records_from_json(std::string_view json);
+/// Records in a compact binary form (see records_bytes.cpp), to keep beside a cache key for
+/// later diffs. Decoding fails on anything else (an entry of an older cbuild: no diff then).
+std::string records_to_bytes(const std::vector<FileRecord>& records);
+Result<std::vector<FileRecord>> records_from_bytes(std::string_view data);
 
 }  // namespace cbuild::context

@@ -41,8 +41,11 @@ Result<std::optional<Kind>> parse_kind(std::string_view text);
 
 /// The snapshotter to use: `requested`, or for auto overlay when a test mount inside a user
 /// namespace works under `scratch` (cached per process), else native with `notice` set to a
-/// one-line explanation for the user.
-Kind choose_kind(std::optional<Kind> requested, const fs::path& scratch, std::string* notice);
+/// one-line explanation for the user. A working overlay is recorded in `remembered` (when
+/// given) with the kernel, user and filesystem it worked on; while those stay the same, no
+/// later process probes again (the probe's namespace teardown costs ~50 ms).
+Kind choose_kind(std::optional<Kind> requested, const fs::path& scratch, std::string* notice,
+                 const fs::path& remembered = {});
 
 /// A step's root filesystem. Owns its scratch directory, removed (from inside the user
 /// namespace when needed) on destruction; a committed upper/diff has moved into the store.

@@ -14,6 +14,7 @@
 ///                               here (same filesystem, so renames into place are atomic)
 ///     tmp/s-<rand>.lock         held (flock exclusive) by the session's process while it lives;
 ///                               Store::open removes sessions whose lock is free (owner died)
+///     overlay-probe             the snapshotter's record of a working overlay (see choose_kind)
 ///     locks/gc.lock             GC lock: shared by writers (leases), exclusive by prune
 ///     locks/<name>.lock         named locks (e.g. cache mounts with sharing=locked)
 ///
