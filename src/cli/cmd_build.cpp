@@ -268,8 +268,9 @@ Status run_build(const Globals& globals, const BuildArgs& args) {
   }
   progress->message(build::summary_line(*result));
   progress.reset();
-  if (!args.report.empty()) TRY(write_file_atomic(args.report, build::report_json(*result)));
-  if (!args.iidfile.empty()) TRY(write_file_atomic(args.iidfile, result->image_id.str()));
+  constexpr auto unsynced = Durability::unsynced;  // outputs for the caller, not store data
+  if (!args.report.empty()) TRY(write_file_atomic(args.report, build::report_json(*result), 0644, unsynced));
+  if (!args.iidfile.empty()) TRY(write_file_atomic(args.iidfile, result->image_id.str(), 0644, unsynced));
   if (!args.metadata_file.empty()) {
     nlohmann::json meta = {{"containerimage.config.digest", result->image_id.str()},
                            {"containerimage.digest", result->manifest.str()}};
@@ -278,7 +279,7 @@ Status run_build(const Globals& globals, const BuildArgs& args) {
       for (const auto& t : result->tags) names += (names.empty() ? "" : ",") + t;
       meta["image.name"] = names;
     }
-    TRY(write_file_atomic(args.metadata_file, meta.dump(2) + "\n"));
+    TRY(write_file_atomic(args.metadata_file, meta.dump(2) + "\n", 0644, unsynced));
   }
   if (args.quiet) fmt::print("{}\n", result->image_id.str());
   return {};

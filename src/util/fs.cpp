@@ -73,19 +73,21 @@ AtomicFile::~AtomicFile() {
   if (!m_done && !m_temp.empty()) ::unlink(m_temp.c_str());
 }
 
-Status AtomicFile::commit() {
-  if (::fsync(m_fd.get()) != 0) return errno_error(fmt::format("fsync `{}`", m_temp.string()));
+Status AtomicFile::commit(Durability durability) {
+  const bool synced = durability == Durability::synced;
+  if (synced && ::fsync(m_fd.get()) != 0) return errno_error(fmt::format("fsync `{}`", m_temp.string()));
   m_fd.reset();
   if (::rename(m_temp.c_str(), m_dest.c_str()) != 0)
     return errno_error(fmt::format("rename `{}` to `{}`", m_temp.string(), m_dest.string()));
   m_done = true;
+  if (!synced) return {};
   return fsync_dir(m_dest.parent_path().empty() ? fs::path(".") : m_dest.parent_path());
 }
 
-Status write_file_atomic(const fs::path& dest, std::string_view data, mode_t mode) {
+Status write_file_atomic(const fs::path& dest, std::string_view data, mode_t mode, Durability durability) {
   auto file = TRY(AtomicFile::create(dest, mode));
   TRY(file.write(data));
-  return file.commit();
+  return file.commit(durability);
 }
 
 Result<TempDir> TempDir::create(std::string_view prefix, const fs::path& parent) {
