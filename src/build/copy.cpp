@@ -11,6 +11,7 @@
 #include <unordered_set>
 
 #include "cbuild/layer/override_stat.hpp"
+#include "cbuild/layer/prefetch.hpp"
 #include "copy_archive.hpp"
 #include "copy_fs.hpp"
 
@@ -63,7 +64,9 @@ class Copier {
       }
     } else {
       TRY(open_dest(dest));
-      for (const auto& item : m_req.items) {
+      for (size_t i = 0; i < m_req.items.size(); ++i) {
+        const CopyItem& item = m_req.items[i];
+        if (m_prefetch.cold()) prefetch_after(i);
         if (TRY(extracts(item))) {
           TRY(extract(item));
         } else {
@@ -76,6 +79,18 @@ class Copier {
   }
 
  private:
+  /// Once sources are read from the disk: read-ahead of the next sources, a window at a time.
+  void prefetch_after(size_t i) {
+    constexpr size_t k_window = 256;
+    if (m_prefetched > i + k_window / 2) return;
+    size_t from = std::max(m_prefetched, i + 1), to = std::min(m_req.items.size(), from + k_window);
+    std::vector<std::string> paths;
+    for (size_t j = from; j < to; ++j)
+      if (!m_req.items[j].source.empty()) paths.push_back(m_req.items[j].source.string());
+    m_prefetch.add(AT_FDCWD, std::move(paths));
+    m_prefetched = to;
+  }
+
   Status open_dest(std::string_view rel) {
     m_dest_fd = TRY(m_root.make_dirs(rel, m_owner));
     std::string clean = copy_clean_path(rel);
@@ -176,6 +191,7 @@ class Copier {
     std::string shown = display(rel);
     UniqueFd in(::open(src.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
     if (!in) return errno_error(fmt::format("open `{}`", src.string()));
+    m_prefetch.check(in.get());
     TRY(copy_clear_target(pfd, name, shown));
     UniqueFd out(::openat(pfd, name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
     if (!out) return errno_error(fmt::format("create `{}`", shown));
@@ -351,6 +367,8 @@ class Copier {
   std::vector<PendingDir> m_dirs;
   std::optional<std::optional<std::string>> m_dest_rel;  // dest_in_root, once known
   std::unordered_set<std::string> m_upper_dirs;          // upper directories seen to exist
+  size_t m_prefetched = 0;                               // items queued for read-ahead
+  layer::Prefetcher m_prefetch;                          // last: its thread stops first
 };
 
 /// A regular file copied with its owner, mode and times (where a hard link is refused).

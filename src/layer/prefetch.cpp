@@ -15,13 +15,14 @@ Prefetcher::~Prefetcher() {
   }
   m_wake.notify_one();
   if (m_thread.joinable()) m_thread.join();
-  for (auto& b : m_batches) ::close(b.dirfd);
+  for (auto& b : m_batches)
+    if (b.dirfd >= 0) ::close(b.dirfd);
 }
 
 void Prefetcher::add(int dirfd, std::vector<std::string> names) {
   if (names.empty()) return;
-  int dup = ::fcntl(dirfd, F_DUPFD_CLOEXEC, 0);
-  if (dup < 0) return;  // read-ahead is only a hint
+  int dup = dirfd == AT_FDCWD ? AT_FDCWD : ::fcntl(dirfd, F_DUPFD_CLOEXEC, 0);
+  if (dup == -1) return;  // read-ahead is only a hint
   {
     std::lock_guard lock(m_mutex);
     m_batches.push_back(Batch{dup, std::move(names)});
@@ -38,6 +39,13 @@ ssize_t Prefetcher::read_maybe_cold(int fd, void* buffer, size_t size) {
     if (errno == EAGAIN) m_cold = true;
   }
   return ::read(fd, buffer, size);
+}
+
+void Prefetcher::check(int fd) {
+  if (m_cold) return;
+  char byte;
+  iovec iov{&byte, 1};
+  if (::preadv2(fd, &iov, 1, 0, RWF_NOWAIT) < 0 && errno == EAGAIN) m_cold = true;
 }
 
 void Prefetcher::run() {
@@ -58,7 +66,7 @@ void Prefetcher::run() {
       std::lock_guard lock(m_mutex);
       if (m_stop) break;
     }
-    ::close(batch.dirfd);
+    if (batch.dirfd >= 0) ::close(batch.dirfd);
   }
 }
 

@@ -1,6 +1,6 @@
 #pragma once
 /// Read-ahead for a reader that goes through many files in order (the layer writer, which
-/// reads every file of a tree once). Reading file after file keeps one disk request in
+/// reads every file of a tree once; the COPY engine). Reading file after file keeps one disk request in
 /// flight: a tree evicted from the page cache (20,000 small files) reads at a quarter of the
 /// speed it reads with many requests in flight. A Prefetcher takes batches of files the
 /// reader will read soon and calls readahead(2) on each from a background thread, which
@@ -29,7 +29,7 @@ class Prefetcher {
   Prefetcher& operator=(const Prefetcher&) = delete;
   ~Prefetcher();
 
-  /// Queues `names` (relative to `dirfd`, which is duplicated) for readahead of their first
+  /// Queues `names` (relative to `dirfd`, which is duplicated; or AT_FDCWD) for readahead of their first
   /// k_max_bytes, in order. (Past that the kernel's own read-ahead of a sequential read keeps
   /// the disk busy.)
   void add(int dirfd, std::vector<std::string> names);
@@ -37,6 +37,9 @@ class Prefetcher {
   /// Reads up to `size` bytes from `fd` at its offset, like read(2); the first read that
   /// finds its data out of the page cache makes the prefetcher cold.
   ssize_t read_maybe_cold(int fd, void* buffer, size_t size);
+  /// For a reader that does not read itself (copy_file_range): becomes cold when the start
+  /// of `fd` is not in the page cache.
+  void check(int fd);
   bool cold() const { return m_cold; }
 
  private:
