@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include <cerrno>
+#include <cstdio>  // renameat2
 #include <cstdlib>
 #include <cstring>
 #include <random>
@@ -73,12 +74,22 @@ AtomicFile::~AtomicFile() {
   if (!m_done && !m_temp.empty()) ::unlink(m_temp.c_str());
 }
 
-Status AtomicFile::commit() {
-  if (::fsync(m_fd.get()) != 0) return errno_error(fmt::format("fsync `{}`", m_temp.string()));
+Status AtomicFile::commit(Sync sync) {
+  if (sync == Sync::yes && ::fsync(m_fd.get()) != 0) return errno_error(fmt::format("fsync `{}`", m_temp.string()));
   m_fd.reset();
+  // Unsynced, an existing file is swapped out and then removed: ext4 starts writing back a
+  // file renamed over another (auto_da_alloc), which can block on a busy disk. Where the
+  // filesystem cannot exchange, or there is nothing to replace, a plain rename.
+  if (sync == Sync::no &&
+      ::renameat2(AT_FDCWD, m_temp.c_str(), AT_FDCWD, m_dest.c_str(), RENAME_EXCHANGE) == 0) {
+    m_done = true;
+    ::unlink(m_temp.c_str());
+    return {};
+  }
   if (::rename(m_temp.c_str(), m_dest.c_str()) != 0)
     return errno_error(fmt::format("rename `{}` to `{}`", m_temp.string(), m_dest.string()));
   m_done = true;
+  if (sync == Sync::no) return {};
   return fsync_dir(m_dest.parent_path().empty() ? fs::path(".") : m_dest.parent_path());
 }
 

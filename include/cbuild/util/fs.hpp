@@ -18,10 +18,13 @@ Status write_all(int fd, std::string_view data);
 Status make_dirs(const fs::path& path, mode_t mode = 0755);
 
 /// A file written under a temporary name beside its destination and moved into place only
-/// by an explicit `commit()` (fsync file, rename, fsync directory). Destroyed without
-/// commit, the temporary file is removed: a destructor never commits.
+/// by an explicit `commit()` (fsync file, rename, fsync directory). With Sync::no, for
+/// caches that detect damage themselves, nothing is synced and an existing destination is
+/// exchanged out (renameat2) and removed. Destroyed without commit, the temporary file is
+/// removed: a destructor never commits.
 class AtomicFile {
  public:
+  enum class Sync : bool { no, yes };
   static Result<AtomicFile> create(const fs::path& dest, mode_t mode = 0644);
   AtomicFile(AtomicFile&&) noexcept = default;
   AtomicFile& operator=(AtomicFile&&) noexcept = default;
@@ -29,7 +32,7 @@ class AtomicFile {
 
   int fd() const { return m_fd.get(); }
   Status write(std::string_view data) { return write_all(m_fd.get(), data); }
-  Status commit();
+  Status commit(Sync sync = Sync::yes);
   const fs::path& temp_path() const { return m_temp; }
 
  private:
