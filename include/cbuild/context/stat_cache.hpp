@@ -19,10 +19,12 @@
 /// keeps no per-row copy: lookups binary-search the records, or take the record after the
 /// previous hit (a scan visits paths in the records' order). Changes are buffered;
 /// `commit()` writes them, merged with the file as it is then on disk (another process may
-/// have committed since the load), to a temporary file in the same directory renamed over
-/// the old one: a reader sees the old or the new file, never a mix; of two concurrent
-/// commits the last rename wins and both files are valid. Nothing is written when nothing
-/// changed. Commits are not fsynced: after a power loss the check rejects a damaged file.
+/// have committed since the load), to a temporary file in the same directory that then
+/// replaces the old one atomically (AtomicFile, Sync::no): a reader sees the old or the new
+/// file, never a mix; of two concurrent commits the last one wins and both files are valid;
+/// a process killed at any moment leaves at worst a stray temporary file. Nothing is written
+/// when nothing changed. Commits are not fsynced: after a power loss the check rejects a
+/// damaged file.
 /// A version 1 SQLite database beside the file (`.db`, `.db-wal`, `.db-shm`) is removed.
 ///
 /// Racy entries (git's racy-clean rule): a file whose mtime or ctime is not older than the
