@@ -171,6 +171,8 @@ TEST_CASE("an unchanged rescan reads no file content", "[checksum][stat-cache]")
     CHECK(s.stats.cache_hits == 0);
     cold = s.sum;
   }
+  struct stat before;
+  REQUIRE(::stat(db.c_str(), &before) == 0);
   auto cache = StatCache::open(db);  // a later build: a new process would see the same
   REQUIRE(cache.ok());
   CHECK(cache->size() == 23);
@@ -179,6 +181,18 @@ TEST_CASE("an unchanged rescan reads no file content", "[checksum][stat-cache]")
   CHECK(warm.stats.files_read == 0);
   CHECK(warm.stats.bytes_read == 0);
   CHECK(warm.sum.digest == cold.digest);
+  {
+    // Nothing changed: the checksum and the pruning after it leave the file as it was.
+    auto m = PatternMatcher::create({});
+    auto ctx = Context::scan(d.root(), *m);
+    REQUIRE(ctx.ok());
+    REQUIRE(prune_stat_cache(*ctx, *cache).ok());
+    struct stat after;
+    REQUIRE(::stat(db.c_str(), &after) == 0);
+    CHECK(after.st_ino == before.st_ino);
+    CHECK(after.st_mtim.tv_sec == before.st_mtim.tv_sec);
+    CHECK(after.st_mtim.tv_nsec == before.st_mtim.tv_nsec);
+  }
 
   SECTION("a file that cannot be read any more is served from the cache") {
     // Scan, then make the content unreachable (unlinked, so even root cannot read it):
@@ -258,12 +272,14 @@ TEST_CASE("racy files are hashed again on the next scan", "[checksum][stat-cache
   CHECK(first.stats.files_read == 2);
   CHECK(first.stats.racy == 2);
   CHECK(cache->size() == 0);
+  CHECK(!fs::exists(db_dir.path() / "ctx.stat"));  // nothing recorded, nothing written
   auto second = sum_of(d, {"."}, &*cache, now);  // still the same second: not trusted
   CHECK(second.stats.files_read == 2);
   auto third = sum_of(d, {"."}, &*cache, now + 2'000'000'000);  // a later second: recorded
   CHECK(third.stats.files_read == 2);
   CHECK(third.stats.racy == 0);
   CHECK(cache->size() == 2);
+  CHECK(StatCache::open(db_dir.path() / "ctx.stat")->size() == 2);
   auto fourth = sum_of(d, {"."}, &*cache, now + 3'000'000'000);
   CHECK(fourth.stats.files_read == 0);
   CHECK(fourth.sum.digest == first.sum.digest);
