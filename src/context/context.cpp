@@ -230,8 +230,6 @@ Result<Context> Context::scan(const fs::path& root, const PatternMatcher& ignore
     for (size_t end : part.ends) ctx.m_ends.push_back(base + end);
     std::move(part.entries.begin(), part.entries.end(), std::back_inserter(ctx.m_entries));
   }
-  ctx.m_by_path.reserve(total);
-  for (size_t i = 0; i < ctx.m_entries.size(); ++i) ctx.m_by_path.emplace(ctx.m_entries[i].path, i);
   return ctx;
 }
 
@@ -243,9 +241,18 @@ Result<Context> Context::open(const fs::path& root, const fs::path& dockerfile) 
   return ctx;
 }
 
+int walk_order(std::string_view a, std::string_view b) {
+  size_t n = std::min(a.size(), b.size());
+  auto [ia, ib] = std::mismatch(a.begin(), a.begin() + static_cast<ptrdiff_t>(n), b.begin());
+  if (ia == a.begin() + static_cast<ptrdiff_t>(n)) return a.size() < b.size() ? -1 : a.size() > b.size() ? 1 : 0;
+  auto rank = [](char c) { return c == '/' ? 0 : static_cast<unsigned char>(c); };
+  return rank(*ia) < rank(*ib) ? -1 : 1;
+}
+
 const Entry* Context::find(std::string_view path) const {
-  auto it = m_by_path.find(path);
-  return it == m_by_path.end() ? nullptr : &m_entries[it->second];
+  auto it = std::lower_bound(m_entries.begin(), m_entries.end(), path,
+                             [](const Entry& e, std::string_view p) { return walk_order(e.path, p) < 0; });
+  return it != m_entries.end() && it->path == path ? &*it : nullptr;
 }
 
 Result<std::optional<std::string>> Context::resolve(std::string_view path, bool follow_last) const {

@@ -151,6 +151,7 @@ class Selector {
     };
     std::vector<Frame> stack;
     auto [begin, end] = subtree(dir);
+    m_sel.files.reserve(m_sel.files.size() + (end - begin));
     for (size_t i = begin; i < end; ++i) {
       const Entry& e = m_ctx.entries()[i];
       while (!stack.empty() && !e.path.starts_with(stack.back().prefix)) stack.pop_back();
@@ -159,7 +160,7 @@ class Selector {
       const auto& parent_inc = stack.empty() ? k_none : stack.back().include_info;
       const auto& parent_exc = stack.empty() ? k_none : stack.back().exclude_info;
       bool is_dir = e.type == FileType::directory;
-      Frame frame{e.path + "/", {}, {}, &e, false};
+      Frame frame{{}, {}, {}, &e, false};  // the prefix only for a directory: no allocation per file
       bool selected = !include || include->match(rel, parent_inc, &frame.include_info);
       bool excluded = !m_excludes.empty() && m_excludes.match(rel, parent_exc, &frame.exclude_info);
       if (excluded && (!is_dir || !m_excludes.has_exceptions())) {
@@ -175,7 +176,10 @@ class Selector {
         m_sel.files.push_back({&e, std::string(rel)});
         frame.listed = true;
       }
-      if (is_dir) stack.push_back(std::move(frame));
+      if (is_dir) {
+        frame.prefix = e.path + "/";
+        stack.push_back(std::move(frame));
+      }
     }
   }
 

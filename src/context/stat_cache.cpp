@@ -1,38 +1,63 @@
 #include "cbuild/context/stat_cache.hpp"
 
-#include <sqlite3.h>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 
 #include <algorithm>
-#include <tuple>
+#include <cstring>
 
 namespace cbuild::context {
 
 namespace {
 
-Error db_error(sqlite3* db, const fs::path& path, std::string_view what) {
-  return make_error("{} stat cache `{}`: {}", what, path.string(), db ? sqlite3_errmsg(db) : "out of memory");
+constexpr std::array<char, 8> k_magic = {'c', 'b', 's', 't', 'a', 't', '\0', '\n'};
+
+struct Header {
+  std::array<char, 8> magic;
+  uint32_t version;
+  uint32_t count;
+  uint64_t length;
+  uint64_t check;
+};
+static_assert(sizeof(Header) == 32);
+
+struct DiskRecord {
+  uint64_t size;
+  int64_t mtime_ns, ctime_ns;
+  uint64_t ino;
+  uint32_t mode, path_offset, path_length, zero;
+  std::array<uint8_t, 32> digest;
+};
+static_assert(sizeof(DiskRecord) == 80);
+
+template <typename T>
+T read_at(const char* data, size_t offset) {
+  T out;
+  std::memcpy(&out, data + offset, sizeof out);
+  return out;
 }
 
-/// A prepared statement finalized on scope exit.
-class Statement {
- public:
-  Statement(sqlite3* db, const char* sql) { sqlite3_prepare_v2(db, sql, -1, &m_stmt, nullptr); }
-  ~Statement() { sqlite3_finalize(m_stmt); }
-  Statement(const Statement&) = delete;
-  Statement& operator=(const Statement&) = delete;
-  sqlite3_stmt* get() const { return m_stmt; }
-  explicit operator bool() const { return m_stmt != nullptr; }
+size_t record_offset(size_t i) { return sizeof(Header) + i * sizeof(DiskRecord); }
 
- private:
-  sqlite3_stmt* m_stmt = nullptr;
-};
+/// The record count of a well-formed file, nullopt for anything else.
+std::optional<uint32_t> check_file(const char* data, size_t length) {
+  if (length < sizeof(Header)) return std::nullopt;
+  auto h = read_at<Header>(data, 0);
+  if (h.magic != k_magic || h.version != k_stat_cache_version || h.length != length) return std::nullopt;
+  size_t records_end = record_offset(h.count);
+  if (records_end > length) return std::nullopt;
+  if (stat_cache_check(std::string_view(data + sizeof(Header), length - sizeof(Header))) != h.check)
+    return std::nullopt;
+  const size_t path_bytes = length - records_end;
+  for (size_t i = 0; i < h.count; ++i) {
+    auto r = read_at<DiskRecord>(data, record_offset(i));
+    if (r.path_offset > path_bytes || r.path_length > path_bytes - r.path_offset) return std::nullopt;
+  }
+  return h.count;
+}
 
-constexpr const char* k_schema = R"sql(
-CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS files(
-  path TEXT PRIMARY KEY, size INTEGER, mtime_ns INTEGER, ctime_ns INTEGER, ino INTEGER,
-  mode INTEGER, digest TEXT NOT NULL);
-)sql";
+int64_t mtime_ns(const struct stat& st) { return int64_t(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec; }
 
 }  // namespace
 
@@ -41,173 +66,230 @@ fs::path stat_cache_path(const fs::path& store_root, const fs::path& context_dir
   fs::path canonical = fs::weakly_canonical(fs::absolute(context_dir, ec), ec);
   if (ec) canonical = fs::absolute(context_dir, ec);
   Digest d = Digest::of(canonical.string());
-  return store_root / "contexts" / (std::string(d.hex()) + ".db");
+  return store_root / "contexts" / (std::string(d.hex()) + ".stat");
+}
+
+uint64_t stat_cache_check(std::string_view data) {
+  // Four independent multiply-xorshift lanes over 8-byte words: each step is a bijection of
+  // its lane, so any one changed word changes the result; ~10 GB/s.
+  constexpr uint64_t k_mul = 0x9e3779b97f4a7c15ull;
+  auto mix = [](uint64_t h, uint64_t w) {
+    h = (h ^ w) * k_mul;
+    return h ^ (h >> 29);
+  };
+  std::array<uint64_t, 4> lanes = {1, 2, 3, 4};
+  size_t i = 0;
+  for (; i + 32 <= data.size(); i += 32)
+    for (size_t l = 0; l < lanes.size(); ++l) lanes[l] = mix(lanes[l], read_at<uint64_t>(data.data(), i + 8 * l));
+  uint64_t h = mix(0, data.size());
+  for (uint64_t lane : lanes) h = mix(h, lane);
+  for (; i < data.size(); ++i) h = mix(h, static_cast<unsigned char>(data[i]));
+  return h;
 }
 
 StatCache::StatCache(StatCache&& o) noexcept
     : m_path(std::move(o.m_path)),
-      m_db(std::exchange(o.m_db, nullptr)),
-      m_rows(std::move(o.m_rows)),
-      m_pending(std::move(o.m_pending)) {}
+      m_map(std::exchange(o.m_map, {})),
+      m_changes(std::move(o.m_changes)),
+      m_size(std::exchange(o.m_size, 0)),
+      m_change_hint(o.m_change_hint) {}
 
 StatCache& StatCache::operator=(StatCache&& o) noexcept {
   if (this != &o) {
-    if (m_db) sqlite3_close(m_db);
+    unmap();
     m_path = std::move(o.m_path);
-    m_db = std::exchange(o.m_db, nullptr);
-    m_rows = std::move(o.m_rows);
-    m_pending = std::move(o.m_pending);
+    m_map = std::exchange(o.m_map, {});
+    m_changes = std::move(o.m_changes);
+    m_size = std::exchange(o.m_size, 0);
+    m_change_hint = o.m_change_hint;
   }
   return *this;
 }
 
-StatCache::~StatCache() {
-  if (m_db) sqlite3_close(m_db);
+StatCache::~StatCache() { unmap(); }
+
+void StatCache::unmap() {
+  if (m_map.data) ::munmap(const_cast<char*>(m_map.data), m_map.length);
+  m_map = {};
 }
 
-Result<StatCache> StatCache::open(const fs::path& db_path) {
-  if (db_path.has_parent_path()) TRY(make_dirs(db_path.parent_path()));
+Result<StatCache> StatCache::open(const fs::path& path) {
   StatCache cache;
-  cache.m_path = db_path;
-  if (sqlite3_open_v2(db_path.c_str(), &cache.m_db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr) !=
-      SQLITE_OK)
-    return db_error(cache.m_db, db_path, "open");
-  sqlite3_busy_timeout(cache.m_db, 10'000);
-  if (sqlite3_exec(cache.m_db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", nullptr, nullptr,
-                   nullptr) != SQLITE_OK ||
-      sqlite3_exec(cache.m_db, k_schema, nullptr, nullptr, nullptr) != SQLITE_OK)
-    return db_error(cache.m_db, db_path, "initialise");
-  TRY(cache.load());
+  cache.m_path = path;
+  TRY(cache.map_file());
+  cache.m_size = cache.m_map.count;
   return cache;
 }
 
-Status StatCache::load() {
-  std::string version;
-  {
-    Statement st(m_db, "SELECT value FROM meta WHERE key='version'");
-    if (!st) return db_error(m_db, m_path, "read");
-    if (sqlite3_step(st.get()) == SQLITE_ROW)
-      version = reinterpret_cast<const char*>(sqlite3_column_text(st.get(), 0));
-  }
-  if (version != std::to_string(k_stat_cache_version)) {
-    std::string sql = fmt::format(
-        "BEGIN IMMEDIATE; DELETE FROM files; INSERT OR REPLACE INTO meta(key, value) VALUES('version', "
-        "'{}'); COMMIT;",
-        k_stat_cache_version);
-    if (sqlite3_exec(m_db, sql.c_str(), nullptr, nullptr, nullptr) != SQLITE_OK) {
-      sqlite3_exec(m_db, "ROLLBACK", nullptr, nullptr, nullptr);
-      return db_error(m_db, m_path, "reset");
-    }
+Status StatCache::map_file() {
+  unmap();
+  UniqueFd fd(::open(m_path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) {
+    if (errno != ENOENT) return errno_error(fmt::format("open stat cache `{}`", m_path.string()));
+    if (m_path.extension() != ".db")  // version 1 was a SQLite database: a cache, just removed
+      for (const char* suffix : {".db", ".db-wal", ".db-shm"})
+        (void)::unlink(fs::path(m_path).replace_extension(suffix).c_str());
     return {};
   }
-  {
-    Statement count(m_db, "SELECT count(*) FROM files");
-    if (count && sqlite3_step(count.get()) == SQLITE_ROW)
-      m_rows.reserve(static_cast<size_t>(sqlite3_column_int64(count.get(), 0)));
+  struct stat st;
+  if (::fstat(fd.get(), &st) != 0) return errno_error(fmt::format("stat `{}`", m_path.string()));
+  m_map.dev = st.st_dev;
+  m_map.ino = st.st_ino;
+  m_map.mtime_ns = mtime_ns(st);
+  const auto length = static_cast<size_t>(st.st_size);
+  if (length < sizeof(Header)) return {};
+  void* data = ::mmap(nullptr, length, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd.get(), 0);
+  if (data == MAP_FAILED) return errno_error(fmt::format("map stat cache `{}`", m_path.string()));
+  auto count = check_file(static_cast<const char*>(data), length);
+  if (!count) {  // damaged or another format: empty, rewritten at the next commit
+    ::munmap(data, length);
+    return {};
   }
-  Statement st(m_db, "SELECT path, size, mtime_ns, ctime_ns, ino, mode, digest FROM files");
-  if (!st) return db_error(m_db, m_path, "read");
-  int rc;
-  while ((rc = sqlite3_step(st.get())) == SQLITE_ROW) {
-    auto text = reinterpret_cast<const char*>(sqlite3_column_text(st.get(), 6));
-    std::string_view digest = text ? text : "";
-    if (!digest.starts_with("sha256:") || digest.size() != 71) continue;  // damaged: a miss, not an error
-    Row row;
-    std::copy(digest.begin() + 7, digest.end(), row.hex.begin());
-    row.key.size = static_cast<uint64_t>(sqlite3_column_int64(st.get(), 1));
-    row.key.mtime_ns = sqlite3_column_int64(st.get(), 2);
-    row.key.ctime_ns = sqlite3_column_int64(st.get(), 3);
-    row.key.ino = static_cast<uint64_t>(sqlite3_column_int64(st.get(), 4));
-    row.key.mode = static_cast<uint32_t>(sqlite3_column_int64(st.get(), 5));
-    auto path = reinterpret_cast<const char*>(sqlite3_column_text(st.get(), 0));
-    if (!path) continue;
-    m_rows.emplace(std::string(path, static_cast<size_t>(sqlite3_column_bytes(st.get(), 0))), std::move(row));
-  }
-  if (rc != SQLITE_DONE) return db_error(m_db, m_path, "read");
+  m_map.data = static_cast<const char*>(data);
+  m_map.length = length;
+  m_map.count = *count;
   return {};
 }
 
-std::optional<Digest> StatCache::lookup(const std::string& path, const StatKey& key) const {
-  auto it = m_rows.find(path);
-  if (it == m_rows.end() || !(it->second.key == key)) return std::nullopt;
-  // Composed on the stack: a lookup per context file must not allocate more than the Digest.
-  constexpr std::string_view k_prefix = "sha256:";
-  std::array<char, k_prefix.size() + std::tuple_size_v<decltype(Row::hex)>> text;
-  std::copy(k_prefix.begin(), k_prefix.end(), text.begin());
-  std::copy(it->second.hex.begin(), it->second.hex.end(), text.begin() + k_prefix.size());
-  auto digest = Digest::parse(std::string_view(text.data(), text.size()));
-  if (!digest) return std::nullopt;
-  return std::move(*digest);
+std::string_view StatCache::path_at(size_t i) const {
+  auto r = read_at<DiskRecord>(m_map.data, record_offset(i));
+  return {m_map.data + record_offset(m_map.count) + r.path_offset, r.path_length};
 }
 
-void StatCache::record(const std::string& path, const StatKey& key, const Digest& digest) {
-  Row row{key, {}};
-  std::string_view hex = digest.hex();
-  if (hex.size() != row.hex.size()) return;
-  std::copy(hex.begin(), hex.end(), row.hex.begin());
-  m_rows[path] = row;
-  m_pending[path] = std::move(row);
+StatCache::Row StatCache::row_at(size_t i) const {
+  auto r = read_at<DiskRecord>(m_map.data, record_offset(i));
+  return {StatKey{r.size, r.mtime_ns, r.ctime_ns, r.ino, r.mode}, r.digest};
 }
 
-void StatCache::forget(const std::string& path) {
-  m_rows.erase(path);
-  m_pending[path] = std::nullopt;
+size_t StatCache::find(std::string_view path, size_t* hint) const {
+  if (hint && *hint < m_map.count && path_at(*hint) == path) return (*hint)++;
+  size_t lo = 0, hi = m_map.count;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    int c = walk_order(path_at(mid), path);
+    if (c == 0) {
+      if (hint) *hint = mid + 1;
+      return mid;
+    }
+    if (c < 0)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  if (hint) *hint = lo;  // a path not cached: the next one in walk order is probably there
+  return SIZE_MAX;
 }
+
+std::optional<Digest> StatCache::lookup(std::string_view path, const StatKey& key, size_t* hint) const {
+  std::optional<Row> row;
+  if (auto it = m_changes.find(path); it != m_changes.end()) {
+    row = it->second;
+  } else if (size_t i = find(path, hint); i != SIZE_MAX) {
+    row = row_at(i);
+  }
+  if (!row || !(row->key == key)) return std::nullopt;
+  return Digest::from_bytes(row->digest);
+}
+
+bool StatCache::live(std::string_view path) {
+  if (auto it = m_changes.find(path); it != m_changes.end()) return it->second.has_value();
+  return find(path, &m_change_hint) != SIZE_MAX;
+}
+
+void StatCache::change(std::string_view path, std::optional<Row> row) {
+  const bool was = live(path), is = row.has_value();
+  if (!was && !is) return;
+  if (auto it = m_changes.find(path); it != m_changes.end())
+    it->second = std::move(row);
+  else
+    m_changes.emplace(std::string(path), std::move(row));
+  m_size = m_size + is - was;
+}
+
+void StatCache::record(std::string_view path, const StatKey& key, const Digest& digest) {
+  Row row{key, digest.bytes()};
+  if (!m_changes.contains(path))
+    if (size_t i = find(path, &m_change_hint); i != SIZE_MAX && row_at(i) == row) return;  // nothing new
+  change(path, row);
+}
+
+void StatCache::forget(std::string_view path) { change(path, std::nullopt); }
 
 size_t StatCache::forget_unless(const std::function<bool(std::string_view)>& keep) {
-  size_t forgotten = 0;
-  for (auto it = m_rows.begin(); it != m_rows.end();) {
-    if (keep(it->first)) {
-      ++it;
-      continue;
-    }
-    m_pending[it->first] = std::nullopt;
-    it = m_rows.erase(it);
-    ++forgotten;
-  }
-  return forgotten;
+  std::vector<std::string_view> drop;  // into the mapping or the keys of m_changes: both stay
+  for_each_live([&](std::string_view path, const Row&) {
+    if (!keep(path)) drop.push_back(path);
+  });
+  for (auto path : drop) change(path, std::nullopt);
+  return drop.size();
 }
 
 std::vector<std::string> StatCache::paths() const {
   std::vector<std::string> out;
-  out.reserve(m_rows.size());
-  for (const auto& [path, row] : m_rows) out.push_back(path);
+  out.reserve(m_size);
+  for_each_live([&](std::string_view path, const Row&) { out.emplace_back(path); });
+  return out;
+}
+
+void StatCache::for_each_live(const std::function<void(std::string_view, const Row&)>& f) const {
+  // A merge of two sequences in walk order: the mapped records and the changes.
+  size_t i = 0;
+  auto it = m_changes.begin();
+  while (i < m_map.count || it != m_changes.end()) {
+    int c = i == m_map.count ? 1 : it == m_changes.end() ? -1 : walk_order(path_at(i), it->first);
+    if (c < 0) {
+      f(path_at(i), row_at(i));
+      ++i;
+      continue;
+    }
+    if (it->second) f(it->first, *it->second);
+    i += c == 0;
+    ++it;
+  }
+}
+
+std::string StatCache::serialize() const {
+  std::vector<DiskRecord> records;
+  records.reserve(m_size);
+  std::string paths;
+  for_each_live([&](std::string_view path, const Row& row) {
+    const StatKey& k = row.key;
+    records.push_back({k.size, k.mtime_ns, k.ctime_ns, k.ino, k.mode, static_cast<uint32_t>(paths.size()),
+                       static_cast<uint32_t>(path.size()), 0, row.digest});
+    paths += path;
+  });
+  std::string out(record_offset(records.size()) + paths.size(), '\0');
+  std::memcpy(out.data() + sizeof(Header), records.data(), records.size() * sizeof(DiskRecord));
+  std::memcpy(out.data() + record_offset(records.size()), paths.data(), paths.size());
+  Header h{k_magic, k_stat_cache_version, static_cast<uint32_t>(records.size()), out.size(),
+           stat_cache_check(std::string_view(out).substr(sizeof(Header)))};
+  std::memcpy(out.data(), &h, sizeof h);
   return out;
 }
 
 Status StatCache::commit() {
-  if (m_pending.empty()) return {};
-  if (sqlite3_exec(m_db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) != SQLITE_OK)
-    return db_error(m_db, m_path, "write");
-  auto fail = [&](std::string_view what) {
-    Error e = db_error(m_db, m_path, what);
-    sqlite3_exec(m_db, "ROLLBACK", nullptr, nullptr, nullptr);
-    return e;
-  };
-  {
-    Statement put(m_db,
-                  "INSERT OR REPLACE INTO files(path, size, mtime_ns, ctime_ns, ino, mode, digest) "
-                  "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)");
-    Statement del(m_db, "DELETE FROM files WHERE path = ?1");
-    if (!put || !del) return fail("write");
-    for (const auto& [path, row] : m_pending) {
-      sqlite3_stmt* st = row ? put.get() : del.get();
-      sqlite3_reset(st);
-      sqlite3_bind_text(st, 1, path.data(), static_cast<int>(path.size()), SQLITE_STATIC);
-      if (row) {
-        sqlite3_bind_int64(st, 2, static_cast<sqlite3_int64>(row->key.size));
-        sqlite3_bind_int64(st, 3, row->key.mtime_ns);
-        sqlite3_bind_int64(st, 4, row->key.ctime_ns);
-        sqlite3_bind_int64(st, 5, static_cast<sqlite3_int64>(row->key.ino));
-        sqlite3_bind_int64(st, 6, row->key.mode);
-        std::string d = "sha256:" + std::string(row->hex.data(), row->hex.size());
-        sqlite3_bind_text(st, 7, d.data(), static_cast<int>(d.size()), SQLITE_TRANSIENT);
-      }
-      if (sqlite3_step(st) != SQLITE_DONE) return fail("write");
+  if (m_changes.empty()) return {};
+  // Another process may have committed since this file was mapped: merge onto its file.
+  struct stat st;
+  bool exists = ::stat(m_path.c_str(), &st) == 0;
+  bool moved = exists ? (st.st_dev != m_map.dev || st.st_ino != m_map.ino || mtime_ns(st) != m_map.mtime_ns)
+                      : m_map.ino != 0;
+  if (moved) {
+    TRY(map_file());
+    m_size = m_map.count;
+    for (const auto& [path, row] : m_changes) {
+      bool mapped = find(path, nullptr) != SIZE_MAX;
+      m_size = m_size + row.has_value() - mapped;
     }
   }
-  if (sqlite3_exec(m_db, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK) return fail("commit");
-  m_pending.clear();
+  std::string bytes = serialize();
+  if (m_path.has_parent_path()) TRY(make_dirs(m_path.parent_path()));
+  auto file = TRY(AtomicFile::create(m_path, 0644));
+  TRY(file.write(bytes));
+  TRY(file.commit(Durability::unsynced));  // a cache: the check catches what a crash damages
+  m_changes.clear();
+  TRY(map_file());
+  m_size = m_map.count;
   return {};
 }
 

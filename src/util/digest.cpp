@@ -3,6 +3,7 @@
 #define OPENSSL_SUPPRESS_DEPRECATED  // SHA256_Init and friends, see Sha256::Impl
 #include <openssl/sha.h>
 
+#include <algorithm>
 #include <stdexcept>
 
 namespace cbuild {
@@ -32,6 +33,27 @@ Digest Digest::of(std::string_view data) {
   return sha.finish();
 }
 
+Digest Digest::from_bytes(const std::array<uint8_t, 32>& raw) {
+  static constexpr char k_hex[] = "0123456789abcdef";
+  std::string text(k_prefix.size() + 2 * raw.size(), '\0');
+  std::copy(k_prefix.begin(), k_prefix.end(), text.begin());
+  char* out = text.data() + k_prefix.size();
+  for (uint8_t b : raw) {
+    *out++ = k_hex[b >> 4];
+    *out++ = k_hex[b & 15];
+  }
+  return Digest(std::move(text));
+}
+
+std::array<uint8_t, 32> Digest::bytes() const {
+  std::array<uint8_t, 32> raw{};
+  std::string_view h = hex();
+  auto nibble = [](char c) { return static_cast<uint8_t>(c <= '9' ? c - '0' : c - 'a' + 10); };
+  for (size_t i = 0; i < raw.size() && 2 * i + 1 < h.size(); ++i)
+    raw[i] = static_cast<uint8_t>(nibble(h[2 * i]) << 4 | nibble(h[2 * i + 1]));
+  return raw;
+}
+
 std::string_view Digest::hex() const {
   return std::string_view(m_text).substr(m_text.empty() ? 0 : k_prefix.size());
 }
@@ -53,16 +75,10 @@ Sha256& Sha256::operator=(Sha256&&) noexcept = default;
 void Sha256::update(const void* data, size_t size) { SHA256_Update(&m_impl->ctx, data, size); }
 
 Digest Sha256::finish() {
-  unsigned char md[SHA256_DIGEST_LENGTH];
-  const unsigned len = SHA256_DIGEST_LENGTH;
-  SHA256_Final(md, &m_impl->ctx);
-  static constexpr char k_hex[] = "0123456789abcdef";
-  std::string text(k_prefix);
-  for (unsigned i = 0; i < len; ++i) {
-    text += k_hex[md[i] >> 4];
-    text += k_hex[md[i] & 15];
-  }
-  return Digest(std::move(text));
+  static_assert(SHA256_DIGEST_LENGTH == 32);
+  std::array<uint8_t, 32> md;
+  SHA256_Final(md.data(), &m_impl->ctx);
+  return Digest::from_bytes(md);
 }
 
 KeyHasher& KeyHasher::add(std::string_view tag, std::string_view value) {

@@ -127,7 +127,7 @@ int main(int argc, char** argv) {
   next_second();
 
   TempDir db_dir = need(TempDir::create("cbuild-context-bench-db-"));
-  fs::path db = db_dir.path() / "contexts" / "bench.db";
+  fs::path db = db_dir.path() / "contexts" / "bench.stat";
 
   Run cold = run(dir, db);
   print("cold (no stat cache)", cold);

@@ -6,7 +6,6 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include "cbuild/context/ignore.hpp"
@@ -33,8 +32,12 @@ struct Entry {
   std::string link_target;  ///< symlinks only
 };
 
-/// A scanned context. Entries are in walk order: depth first, each directory's names sorted
-/// bytewise, a directory before its contents. Excluded directories are not entered unless an
+/// Walk order of context paths: bytewise, except that '/' sorts before every other byte, so
+/// a directory's contents come right after it ("a", "a/b", "a-c"). <0, 0 or >0.
+int walk_order(std::string_view a, std::string_view b);
+
+/// A scanned context. Entries are in walk order (walk_order): depth first, each directory's
+/// names sorted bytewise, a directory before its contents. Excluded directories are not entered unless an
 /// exception may re-include something below them; such a directory is listed only when
 /// something below it is.
 class Context {
@@ -45,14 +48,15 @@ class Context {
   static Result<Context> open(const fs::path& root, const fs::path& dockerfile = {});
   Context(Context&&) noexcept = default;
   Context& operator=(Context&&) noexcept = default;
-  Context(const Context&) = delete;  // m_by_path points into m_entries
+  Context(const Context&) = delete;  // 20,000 entries are not copied by accident
   Context& operator=(const Context&) = delete;
 
   const fs::path& root() const { return m_root; }
   const std::vector<Entry>& entries() const { return m_entries; }
   const IgnoreFile& ignore_file() const { return m_ignore_file; }
 
-  /// The entry at `path` (cleaned, relative), or nullptr when absent or ignored.
+  /// The entry at `path` (cleaned, relative), or nullptr when absent or ignored. A binary
+  /// search of the entries (they are in walk order): no index to build for each scan.
   const Entry* find(std::string_view path) const;
   /// Index of an entry in entries(); entries()[index(e)+1 .. subtree_end(e)) lie below it.
   size_t index_of(const Entry& entry) const { return static_cast<size_t>(&entry - m_entries.data()); }
@@ -72,7 +76,6 @@ class Context {
   IgnoreFile m_ignore_file;
   std::vector<Entry> m_entries;
   std::vector<size_t> m_ends;
-  std::unordered_map<std::string_view, size_t> m_by_path;
 };
 
 /// Extracts a tar stream (plain or compressed, as libarchive detects) from `fd` into a new

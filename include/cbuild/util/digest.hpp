@@ -18,9 +18,12 @@ class Digest {
   static Result<Digest> parse(std::string_view text);
   /// Digest of a whole byte string.
   static Digest of(std::string_view data);
+  /// The digest with these 32 raw SHA-256 bytes.
+  static Digest from_bytes(const std::array<uint8_t, 32>& raw);
 
   const std::string& str() const { return m_text; }  ///< "sha256:abcd..."
   std::string_view hex() const;                       ///< the 64 hex characters
+  std::array<uint8_t, 32> bytes() const;              ///< the raw bytes (zeros when empty)
   bool empty() const { return m_text.empty(); }
   auto operator<=>(const Digest&) const = default;
 

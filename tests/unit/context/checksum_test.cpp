@@ -163,7 +163,7 @@ TEST_CASE("an unchanged rescan reads no file content", "[checksum][stat-cache]")
   populate(d);
   for (int i = 0; i < 20; ++i) d.file(fmt::format("many/f{:02}", i), fmt::format("content {}", i));
   TempDir db_dir = TempDir::create("cbuild-statcache-").value();
-  fs::path db = db_dir.path() / "contexts" / "ctx.db";
+  fs::path db = db_dir.path() / "contexts" / "ctx.stat";
   ContentChecksum cold;
   {
     auto cache = StatCache::open(db);
@@ -174,6 +174,8 @@ TEST_CASE("an unchanged rescan reads no file content", "[checksum][stat-cache]")
     CHECK(s.stats.cache_hits == 0);
     cold = s.sum;
   }
+  struct stat before;
+  REQUIRE(::stat(db.c_str(), &before) == 0);
   auto cache = StatCache::open(db);  // a later build: a new process would see the same
   REQUIRE(cache.ok());
   CHECK(cache->size() == 23);
@@ -182,6 +184,18 @@ TEST_CASE("an unchanged rescan reads no file content", "[checksum][stat-cache]")
   CHECK(warm.stats.files_read == 0);
   CHECK(warm.stats.bytes_read == 0);
   CHECK(warm.sum.digest == cold.digest);
+  {
+    // Nothing changed: the checksum and the pruning after it leave the file as it was.
+    auto m = PatternMatcher::create({});
+    auto ctx = Context::scan(d.root(), *m);
+    REQUIRE(ctx.ok());
+    REQUIRE(prune_stat_cache(*ctx, *cache).ok());
+    struct stat after;
+    REQUIRE(::stat(db.c_str(), &after) == 0);
+    CHECK(after.st_ino == before.st_ino);
+    CHECK(after.st_mtim.tv_sec == before.st_mtim.tv_sec);
+    CHECK(after.st_mtim.tv_nsec == before.st_mtim.tv_nsec);
+  }
 
   SECTION("a file that cannot be read any more is served from the cache") {
     // Scan, then make the content unreachable (unlinked, so even root cannot read it):
@@ -241,7 +255,7 @@ TEST_CASE("an unchanged rescan reads no file content", "[checksum][stat-cache]")
 TEST_CASE("racy files are hashed again on the next scan", "[checksum][stat-cache]") {
   ContextDir d;
   TempDir db_dir = TempDir::create("cbuild-statcache-").value();
-  auto cache = StatCache::open(db_dir.path() / "ctx.db");
+  auto cache = StatCache::open(db_dir.path() / "ctx.stat");
   REQUIRE(cache.ok());
   // Write both files within one second (retrying across a second boundary); the scans
   // below then claim to run in that same second.
@@ -261,32 +275,17 @@ TEST_CASE("racy files are hashed again on the next scan", "[checksum][stat-cache
   CHECK(first.stats.files_read == 2);
   CHECK(first.stats.racy == 2);
   CHECK(cache->size() == 0);
+  CHECK(!fs::exists(db_dir.path() / "ctx.stat"));  // nothing recorded, nothing written
   auto second = sum_of(d, {"."}, &*cache, now);  // still the same second: not trusted
   CHECK(second.stats.files_read == 2);
   auto third = sum_of(d, {"."}, &*cache, now + 2'000'000'000);  // a later second: recorded
   CHECK(third.stats.files_read == 2);
   CHECK(third.stats.racy == 0);
   CHECK(cache->size() == 2);
+  CHECK(StatCache::open(db_dir.path() / "ctx.stat")->size() == 2);
   auto fourth = sum_of(d, {"."}, &*cache, now + 3'000'000'000);
   CHECK(fourth.stats.files_read == 0);
   CHECK(fourth.sum.digest == first.sum.digest);
-}
-
-TEST_CASE("two stat caches on one database both commit", "[stat-cache]") {
-  ContextDir d;
-  d.file("a.txt", "a");
-  d.file("b.txt", "b");
-  TempDir db_dir = TempDir::create("cbuild-statcache-").value();
-  fs::path db = db_dir.path() / "ctx.db";
-  auto one = StatCache::open(db);
-  auto two = StatCache::open(db);
-  REQUIRE(one.ok());
-  REQUIRE(two.ok());
-  sum_of(d, {"a.txt"}, &*one);
-  sum_of(d, {"b.txt"}, &*two);
-  auto three = StatCache::open(db);
-  REQUIRE(three.ok());
-  CHECK(three->size() == 2);
 }
 
 TEST_CASE("many changed files are hashed on two threads with the same result", "[checksum]") {
@@ -324,38 +323,4 @@ TEST_CASE("the checksum is KeyHasher's field-tagged encoding of the records", "[
   h.add("uid", int64_t(::geteuid())).add("gid", int64_t(::getegid()));
   h.add("content", Digest::of("#!/bin/sh\n").str());
   CHECK(s.sum.digest == h.finish());
-}
-
-TEST_CASE("stat_cache_path names one database per context directory", "[stat-cache]") {
-  ContextDir d;
-  d.dir("sub");
-  fs::path a = stat_cache_path("/store", d.root());
-  CHECK(a.parent_path() == "/store/contexts");
-  CHECK(a.extension() == ".db");
-  CHECK(a == stat_cache_path("/store", d.root() / "sub" / ".."));
-  CHECK(a != stat_cache_path("/store", d.root() / "sub"));
-}
-
-TEST_CASE("forget_unless drops the rejected rows and commits their removal", "[stat-cache]") {
-  TempDir db_dir = TempDir::create("cbuild-statcache-").value();
-  fs::path db = db_dir.path() / "ctx.db";
-  Digest content = Digest::of("x");
-  {
-    auto cache = StatCache::open(db);
-    REQUIRE(cache.ok());
-    for (std::string path : {"keep/a", "keep/b", "gone/c"})
-      cache->record(path, StatKey{1, 2, 3, 4, 0100644}, content);
-    REQUIRE(cache->commit().ok());
-    CHECK(cache->forget_unless([](std::string_view p) { return p.starts_with("keep/"); }) == 1);
-    CHECK(cache->size() == 2);
-    CHECK(!cache->lookup("gone/c", StatKey{1, 2, 3, 4, 0100644}));
-    REQUIRE(cache->commit().ok());
-  }
-  auto reopened = StatCache::open(db);
-  REQUIRE(reopened.ok());
-  CHECK(reopened->size() == 2);
-  auto hit = reopened->lookup("keep/a", StatKey{1, 2, 3, 4, 0100644});
-  REQUIRE(hit);
-  CHECK(*hit == content);
-  CHECK(!reopened->lookup("keep/a", StatKey{1, 2, 3, 5, 0100644}));
 }
