@@ -87,8 +87,10 @@ class Builder {
   };
   Result<std::optional<LocalResult>> local_result(const std::string& key);
   /// For a COPY/ADD that missed: its previous result (from the inputs it had last time)
-  /// and which of its files are unchanged since, so the re-run can reuse them.
-  std::optional<CopyReuse> previous_copy(const Json& before, const std::vector<context::FileRecord>& before_files,
+  /// and which of its files are unchanged since, so the re-run can reuse them. `before`
+  /// and `now`: the step's key inputs then and now.
+  std::optional<CopyReuse> previous_copy(const Json& before, const Json& now,
+                                         const std::vector<context::FileRecord>& before_files,
                                          const std::vector<context::FileRecord>& now_files);
 
   store::Store& m_store;
@@ -140,7 +142,8 @@ Result<std::optional<Builder::LocalResult>> Builder::local_result(const std::str
   return std::optional<LocalResult>(LocalResult{std::move(j), rec->last_used});
 }
 
-std::optional<CopyReuse> Builder::previous_copy(const Json& before, const std::vector<context::FileRecord>& before_files,
+std::optional<CopyReuse> Builder::previous_copy(const Json& before, const Json& now,
+                                                const std::vector<context::FileRecord>& before_files,
                                                 const std::vector<context::FileRecord>& now_files) {
   if (!before.is_object() || m_snapshotter->kind() != snapshot::Kind::overlay) return std::nullopt;
   auto previous = local_result(cache_key(before));
@@ -157,6 +160,11 @@ std::optional<CopyReuse> Builder::previous_copy(const Json& before, const std::v
     if (it != earlier.end() && *it->second == r) reuse.unchanged.insert(r.dest);
   }
   if (reuse.unchanged.empty()) return std::nullopt;
+  auto without_files = [](Json inputs) {
+    inputs.erase("files");
+    return inputs;
+  };
+  reuse.same_parent = without_files(before) == without_files(now);
   return reuse;
 }
 
@@ -354,7 +362,7 @@ Status Builder::run_step(const plan::Stage& stage, const plan::Step& step, int p
           if (recs) before_files = std::move(*recs);
         }
         reason = explain_miss(before.is_null() ? nullptr : &before, inputs, before_files, files.files);
-        if (!link && !before_files.empty()) files.reuse = previous_copy(before, before_files, files.files);
+        if (!link && !before_files.empty()) files.reuse = previous_copy(before, inputs, before_files, files.files);
       }
     }
   } else if (!hit && !no_cache) {

@@ -8,6 +8,7 @@
 
 #include <climits>
 #include <map>
+#include <thread>
 #include <unordered_set>
 
 #include "cbuild/layer/override_stat.hpp"
@@ -30,6 +31,12 @@ std::string join_rel(std::string_view dir, std::string_view name) {
   if (name.empty()) return std::string(dir);
   return fmt::format("{}/{}", dir, name);
 }
+
+/// A file an item may take from the previous result (CopyReuse).
+struct PreviousFile {
+  std::string dir;    ///< its directory in the previous result
+  int64_t size = -1;  ///< -1: not reusable
+};
 
 /// A directory of the copied tree, whose mode and times are set once it is filled.
 struct PendingDir {
@@ -64,6 +71,7 @@ class Copier {
       }
     } else {
       TRY(open_dest(dest));
+      if (m_req.reuse) TRY(check_reusable());
       for (size_t i = 0; i < m_req.items.size(); ++i) {
         const CopyItem& item = m_req.items[i];
         if (m_prefetch.cold()) prefetch_after(i);
@@ -86,7 +94,7 @@ class Copier {
     size_t from = std::max(m_prefetched, i + 1), to = std::min(m_req.items.size(), from + k_window);
     std::vector<std::string> paths;
     for (size_t j = from; j < to; ++j)
-      if (!m_req.items[j].source.empty()) paths.push_back(m_req.items[j].source.string());
+      if (!m_req.items[j].source.empty() && !reusable(m_req.items[j])) paths.push_back(m_req.items[j].source.string());
     m_prefetch.add(AT_FDCWD, std::move(paths));
     m_prefetched = to;
   }
@@ -137,6 +145,10 @@ class Copier {
       auto [parent, name] = copy_split_parent(rel);
       return write_inline(TRY(parent_fd(parent)), name, rel, *item.content, item.mtime_sec);
     }
+    if (const auto* prev = reusable(item)) {
+      auto [parent, name] = copy_split_parent(rel);
+      if (TRY(defer_to_previous(TRY(parent_fd(parent)), name, parent, *prev))) return {};
+    }
     struct stat st {};
     if (::lstat(item.source.c_str(), &st) != 0)
       return errno_error(fmt::format("stat `{}`", item.source.string()));
@@ -186,8 +198,6 @@ class Copier {
 
   Status copy_regular(const fs::path& src, const struct stat& st, int pfd, const std::string& name,
                       const std::string& rel) {
-    if (m_req.reuse && m_req.reuse->unchanged.count(rel) && TRY(defer_to_previous(src, st, pfd, name, rel)))
-      return {};
     std::string shown = display(rel);
     UniqueFd in(::open(src.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
     if (!in) return errno_error(fmt::format("open `{}`", src.string()));
@@ -202,34 +212,104 @@ class Copier {
     return {};
   }
 
-  /// Leaves the file for link_reused when the previous result holds it as this copy would
-  /// write it (see CopyReuse); false: copy it.
-  Result<bool> defer_to_previous(const fs::path& src, const struct stat& st, int pfd, const std::string& name,
-                                 const std::string& rel) {
-    struct stat cur {};
-    if (::fstatat(pfd, name.c_str(), &cur, AT_SYMLINK_NOFOLLOW) == 0 || errno != ENOENT) return false;
+  /// An item check_reusable() found in the previous result as this copy would write it.
+  const PreviousFile* reusable(const CopyItem& item) const {
+    if (m_reusable.empty()) return nullptr;
+    const PreviousFile& p = m_reusable[static_cast<size_t>(&item - m_req.items.data())];
+    return p.size >= 0 ? &p : nullptr;
+  }
+
+  /// Which items the previous result holds as this copy would write them (see CopyReuse):
+  /// checked before the copy, on two threads (the checks only read).
+  Status check_reusable() {
     const std::string* dest = TRY(dest_in_root());
-    if (!dest) return false;
-    auto [parent, leaf] = copy_split_parent(rel);
-    fs::path to_dir = m_req.reuse->upper / *dest / parent;
-    if (!m_upper_dirs.count(to_dir)) {
-      struct stat d {};
-      if (::lstat(to_dir.c_str(), &d) != 0 || !S_ISDIR(d.st_mode)) return false;
-      m_upper_dirs.insert(to_dir);
+    if (!dest) return {};
+    m_shared_targets = targets_shared(m_req.items);
+    m_reusable.assign(m_req.items.size(), PreviousFile{});
+    const std::string previous = (m_req.reuse->previous / *dest).string();
+    auto check = [&](size_t begin, size_t end) -> Status {
+      std::string parent_open;
+      UniqueFd parent_fd;
+      for (size_t i = begin; i < end; ++i) {
+        const CopyItem& item = m_req.items[i];
+        if (item.content || (m_req.extract_archives && !item.in_directory)) continue;
+        std::string rel = copy_clean_path(item.rel);
+        if (rel.empty() || !m_req.reuse->unchanged.count(rel)) continue;
+        auto [parent, leaf] = copy_split_parent(rel);
+        std::string from_dir = parent.empty() ? previous : previous + "/" + parent;
+        if (!parent_fd || parent_open != from_dir) {
+          parent_fd.reset(::open(from_dir.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+          parent_open = from_dir;
+        }
+        struct stat st {}, prev {};
+        if (!parent_fd || ::lstat(item.source.c_str(), &st) != 0 || !S_ISREG(st.st_mode) ||
+            ::fstatat(parent_fd.get(), leaf.c_str(), &prev, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(prev.st_mode))
+          continue;
+        auto [uid, gid] = TRY(copy_disk_ids(owner_for(st)));
+        if (prev.st_size != st.st_size || prev.st_mtim.tv_sec != st.st_mtim.tv_sec ||
+            prev.st_mtim.tv_nsec != st.st_mtim.tv_nsec || (prev.st_mode & 07777) != wanted_mode(st) ||
+            prev.st_uid != uid || prev.st_gid != gid)
+          continue;
+        std::string from = from_dir + "/" + leaf;
+        if (::llistxattr(item.source.c_str(), nullptr, 0) != 0 || ::llistxattr(from.c_str(), nullptr, 0) != 0)
+          continue;
+        m_reusable[i] = {std::move(from_dir), st.st_size};
+      }
+      return {};
+    };
+    const size_t n = m_req.items.size(), half = n / 2;
+    if (n < 256 || std::thread::hardware_concurrency() < 2) return check(0, n);
+    Status second;
+    std::thread helper([&] { second = check(half, n); });
+    Status first = check(0, half);
+    helper.join();
+    TRY(first);
+    return second;
+  }
+
+  /// Leaves a reusable file for link_reused, unless something is at its target in the root
+  /// (when that may differ from the previous copy's) or its directory is missing above.
+  Result<bool> defer_to_previous(int pfd, const std::string& name, const std::string& parent,
+                                 const PreviousFile& prev) {
+    if (!m_req.reuse->same_parent || m_shared_targets) {
+      struct stat cur {};
+      if (::fstatat(pfd, name.c_str(), &cur, AT_SYMLINK_NOFOLLOW) == 0 || errno != ENOENT) return false;
     }
-    fs::path from = m_req.reuse->previous / *dest / rel;
-    struct stat prev {};
-    if (::lstat(from.c_str(), &prev) != 0 || !S_ISREG(prev.st_mode)) return false;
-    auto [uid, gid] = TRY(copy_disk_ids(owner_for(st)));
-    if (prev.st_size != st.st_size || prev.st_mtim.tv_sec != st.st_mtim.tv_sec ||
-        prev.st_mtim.tv_nsec != st.st_mtim.tv_nsec || (prev.st_mode & 07777) != wanted_mode(st) ||
-        prev.st_uid != uid || prev.st_gid != gid)
-      return false;
-    if (::llistxattr(src.c_str(), nullptr, 0) != 0 || ::llistxattr(from.c_str(), nullptr, 0) != 0) return false;
-    m_stats.reused.push_back({std::move(from), to_dir / leaf});
-    m_stats.bytes += static_cast<uint64_t>(st.st_size);
+    const std::string* to = TRY(upper_dir(parent));
+    if (!to) return false;
+    if (m_stats.reused.empty() || m_stats.reused.back().to != *to)
+      m_stats.reused.push_back({prev.dir, *to, {}});
+    m_stats.reused.back().names.push_back(name);
+    m_stats.bytes += static_cast<uint64_t>(prev.size);
     ++m_stats.files;
+    ++m_stats.files_reused;
     return true;
+  }
+
+  /// The directory `parent` (below the destination) in the upper directory; null when it is
+  /// not there. The items of one directory come together, so the last one is kept.
+  Result<const std::string*> upper_dir(const std::string& parent) {
+    if (m_upper_parent && *m_upper_parent == parent) return &m_upper_path;
+    const std::string* dest = TRY(dest_in_root());
+    if (!dest) return nullptr;
+    std::string path = (m_req.reuse->upper / *dest / parent).string();
+    while (path.ends_with('/')) path.pop_back();
+    struct stat st {};
+    // Not kept when missing: copying a file of the directory may yet create it above.
+    if (::lstat(path.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) return nullptr;
+    m_upper_parent = parent;
+    m_upper_path = std::move(path);
+    return &m_upper_path;
+  }
+
+  /// Whether two items of the request have the same destination (the later one must then
+  /// replace what the earlier one wrote, so targets are looked up).
+  static bool targets_shared(const std::vector<CopyItem>& items) {
+    std::unordered_set<std::string_view> seen;
+    seen.reserve(items.size());
+    for (const auto& item : items)
+      if (!seen.insert(item.rel).second) return true;
+    return false;
   }
 
   /// The destination directory's symlink-free path relative to the root; null when it
@@ -366,7 +446,10 @@ class Copier {
   UniqueFd m_parent_fd;
   std::vector<PendingDir> m_dirs;
   std::optional<std::optional<std::string>> m_dest_rel;  // dest_in_root, once known
-  std::unordered_set<std::string> m_upper_dirs;          // upper directories seen to exist
+  std::vector<PreviousFile> m_reusable;                  // check_reusable, by item
+  bool m_shared_targets = false;                         // targets_shared(items), with reuse
+  std::optional<std::string> m_upper_parent;             // upper_dir, the last one
+  std::string m_upper_path;
   size_t m_prefetched = 0;                               // items queued for read-ahead
   layer::Prefetcher m_prefetch;                          // last: its thread stops first
 };
@@ -394,37 +477,46 @@ Result<CopyStats> copy_into(const fs::path& root, const CopyRequest& request) {
   return copier.run();
 }
 
-Status link_reused(const std::vector<ReusedFile>& files) {
-  // Linking changes a directory's mtime: keep what the copy set.
-  std::map<fs::path, struct stat> dirs;
-  for (const auto& f : files) {
-    fs::path dir = f.to.parent_path();
-    if (dirs.count(dir)) continue;
-    struct stat st {};
-    if (::lstat(dir.c_str(), &st) != 0) return errno_error(fmt::format("stat `{}`", dir.string()));
-    dirs.emplace(std::move(dir), st);
-  }
-  // linkat between the two directories' fds: a path walk per file is most of a link's cost.
-  fs::path from_parent, to_parent;
-  UniqueFd from_dir, to_dir;
-  for (const auto& f : files) {
-    if (f.from.parent_path() != from_parent || f.to.parent_path() != to_parent) {
-      from_parent = f.from.parent_path();
-      to_parent = f.to.parent_path();
-      from_dir.reset(::open(from_parent.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
-      to_dir.reset(::open(to_parent.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
-      if (!from_dir || !to_dir) return errno_error(fmt::format("open `{}` or `{}`", from_parent.string(), to_parent.string()));
+namespace {
+
+/// Links the files of `dirs`. (Two threads, on two directories at a time, were slower
+/// here: the links contend in the filesystem's journal.)
+Status link_dirs(const std::vector<ReusedDir>& dirs) {
+  for (const ReusedDir& d : dirs) {
+    // linkat between the two directories' fds: a path walk per file is most of a link's cost.
+    UniqueFd from(::open(d.from.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    UniqueFd to(::open(d.to.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!from || !to) return errno_error(fmt::format("open `{}` or `{}`", d.from, d.to));
+    for (const auto& name : d.names) {
+      if (::linkat(from.get(), name.c_str(), to.get(), name.c_str(), 0) == 0) continue;
+      int err = errno;
+      if (err == EEXIST) continue;  // written after the COPY (a heredoc of the same name)
+      std::string source = d.from + "/" + name, target = d.to + "/" + name;
+      errno = err;
+      if (err != EMLINK && err != EPERM && err != EXDEV)
+        return errno_error(fmt::format("link `{}` to `{}`", source, target));
+      TRY(copy_with_metadata(source, target));
     }
-    if (::linkat(from_dir.get(), f.from.filename().c_str(), to_dir.get(), f.to.filename().c_str(), 0) == 0) continue;
-    if (errno == EEXIST) continue;  // written after the COPY (a heredoc of the same name)
-    if (errno != EMLINK && errno != EPERM && errno != EXDEV)
-      return errno_error(fmt::format("link `{}` to `{}`", f.from.string(), f.to.string()));
-    TRY(copy_with_metadata(f.from, f.to));
   }
-  for (const auto& [dir, st] : dirs) {
-    const timespec times[2] = {st.st_atim, st.st_mtim};
-    if (::utimensat(AT_FDCWD, dir.c_str(), times, AT_SYMLINK_NOFOLLOW) != 0)
-      return errno_error(fmt::format("set times of `{}`", dir.string()));
+  return {};
+}
+
+}  // namespace
+
+Status link_reused(const std::vector<ReusedDir>& dirs) {
+  // Linking changes a directory's mtime: keep what the copy set.
+  std::map<std::string, struct stat> times;
+  for (const auto& d : dirs) {
+    if (times.count(d.to)) continue;
+    struct stat st {};
+    if (::lstat(d.to.c_str(), &st) != 0) return errno_error(fmt::format("stat `{}`", d.to));
+    times.emplace(d.to, st);
+  }
+  TRY(link_dirs(dirs));
+  for (const auto& [dir, st] : times) {
+    const timespec ts[2] = {st.st_atim, st.st_mtim};
+    if (::utimensat(AT_FDCWD, dir.c_str(), ts, AT_SYMLINK_NOFOLLOW) != 0)
+      return errno_error(fmt::format("set times of `{}`", dir));
   }
   return {};
 }

@@ -293,7 +293,7 @@ Result<Executed> execute_files(const BuildEnv& env, const plan::Step& step, cons
       base.chown = CopyOwner{owner.first, owner.second};
     }
     const size_t source_count = f.sources.size() + f.contents.size();
-    std::vector<ReusedFile> reused;
+    CopyStats local_stats;
     if (!local.empty()) {
       CopyRequest req = base;
       req.extract_archives = f.add;
@@ -311,7 +311,7 @@ Result<Executed> execute_files(const BuildEnv& env, const plan::Step& step, cons
         req.single_file = single_file(sel, source_count);
         req.keep_owner = true;  // a stage or image keeps its owners, as BuildKit copies them
       }
-      reused = TRY(copy_into(root, req)).reused;
+      local_stats = TRY(copy_into(root, req));
     }
     if (!inputs.downloads.empty()) {
       CopyRequest req = base;
@@ -325,11 +325,11 @@ Result<Executed> execute_files(const BuildEnv& env, const plan::Step& step, cons
       req.single_file = source_count == 1;
       TRY(copy_into(root, req));
     }
-    if (!reused.empty()) {  // links go to the upper directory, never through the mounted root
+    if (!local_stats.reused.empty()) {  // links go to the upper directory, never through the mounted root
       if (::umount2(root.c_str(), 0) != 0) return errno_error(fmt::format("unmount `{}`", root.string()));
-      TRY(link_reused(reused));
+      TRY(link_reused(local_stats.reused));
     }
-    return std::to_string(reused.size());
+    return std::to_string(local_stats.files_reused);
   };
   auto done = executor::run_in_userns(child, &map, CLONE_NEWNS);
   (void)executor::remove_tree_mapped(scratch, &env.map);

@@ -87,12 +87,18 @@ struct CopyReuse {
   /// the size, mtime, mode and owner this copy would give it and neither has xattrs, and
   /// nothing is at its target in the root.
   std::unordered_set<std::string> unchanged;
+  /// The previous result was copied by the same instruction onto a parent with the same
+  /// content: what is at a target in the root was there for that copy too, so targets are
+  /// not looked up (unless two items share one).
+  bool same_parent = false;
 };
 
-/// A file left for `link_reused`: `from` in CopyReuse::previous, `to` in CopyReuse::upper.
-struct ReusedFile {
-  fs::path from;
-  fs::path to;
+/// Files left for `link_reused`, by directory: `names` in `from` (in CopyReuse::previous)
+/// are linked into `to` (in CopyReuse::upper).
+struct ReusedDir {
+  std::string from;
+  std::string to;
+  std::vector<std::string> names;
 };
 
 struct CopyRequest {
@@ -126,14 +132,15 @@ struct CopyStats {
   uint64_t bytes = 0;
   uint64_t archives_extracted = 0;
   /// With `CopyRequest::reuse`: files not copied but left for `link_reused` (counted in
-  /// `files` and `bytes`).
-  std::vector<ReusedFile> reused;
+  /// `files`, `bytes` and `files_reused`).
+  std::vector<ReusedDir> reused;
+  uint64_t files_reused = 0;
 };
 
 /// Hard-links each reused file into the upper directory (a copy with the same metadata
 /// where a link is refused, e.g. at the link limit), keeping the times of the directories
 /// linked into. Call once the overlay root is unmounted.
-Status link_reused(const std::vector<ReusedFile>& files);
+Status link_reused(const std::vector<ReusedDir>& dirs);
 
 /// Place `request.items` into the root filesystem at `root` (a mounted or plain directory
 /// the caller may write). Errors name the source or destination path.

@@ -374,10 +374,48 @@ TEST_CASE("copy: a re-run takes the unchanged files from the previous result") {
   CHECK(lstat_of(f.r("out/d/same.txt")).st_mtim.tv_sec == 1000);
   CHECK(lstat_of(f.r("out/d")).st_mtim.tv_sec == 1500);  // linking kept the directory's time
   if (is_root()) {
-    REQUIRE(stats.reused.size() == 1);
+    REQUIRE(stats.files_reused == 1);
     CHECK(lstat_of(f.r("out/d/same.txt")).st_ino == lstat_of(previous.path() / "out/d/same.txt").st_ino);
   } else {
-    CHECK(stats.reused.empty());  // owners live in xattrs unprivileged: never reused
+    CHECK(stats.files_reused == 0);  // owners live in xattrs unprivileged: never reused
   }
   CHECK(lstat_of(f.r("out/d/touched.txt")).st_ino != lstat_of(previous.path() / "out/d/touched.txt").st_ino);
+}
+
+TEST_CASE("copy: a re-run on the same parent checks reuse on two threads and keeps the last of two writes") {
+  if (!is_root()) return;  // unprivileged, owners live in xattrs: nothing is reused (above)
+  Fixture f;
+  TempDir previous = temp_dir("copy-prev-");
+  std::vector<CopyItem> items;
+  build::CopyReuse reuse;
+  for (int i = 0; i < 300; ++i) {  // enough for the reuse check to take two threads
+    std::string rel = fmt::format("d{}/f{:03}", i % 3, i);
+    write(f.s(rel), "content " + rel);
+    set_mtime(f.s(rel), 1000);
+    items.push_back(item(f.s(rel), rel, true));
+    reuse.unchanged.insert(rel);
+  }
+  // Two sources for one target: the later wins, in the previous run and in the re-run.
+  write(f.s("a/x"), "from a");
+  write(f.s("b/x"), "from b");
+  items.push_back(item(f.s("a/x"), "x", true));
+  items.push_back(item(f.s("b/x"), "x", true));
+  auto req = request(items, "/out/");
+  CHECK(copy_ok(previous.path(), req).files_reused == 0);
+  CHECK(read(previous.path() / "out/x") == "from b");
+
+  write(f.s("a/x"), "from a, changed");  // a/x is copied again; b/x is unchanged
+  reuse.unchanged.insert("x");
+  reuse.previous = previous.path();
+  reuse.upper = f.root.path();
+  reuse.same_parent = true;
+  req.reuse = &reuse;
+  auto stats = copy_ok(f.root.path(), req);
+  REQUIRE(build::link_reused(stats.reused).ok());
+  CHECK(stats.files_reused == 300);  // b/x's target was written by a/x: copied, not linked
+  CHECK(read(f.r("out/x")) == "from b");
+  for (int i : {0, 1, 150, 299}) {
+    std::string rel = fmt::format("out/d{}/f{:03}", i % 3, i);
+    CHECK(lstat_of(f.r(rel)).st_ino == lstat_of(previous.path() / rel).st_ino);
+  }
 }
