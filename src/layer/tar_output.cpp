@@ -18,7 +18,7 @@ Result<std::unique_ptr<TarOutput>> TarOutput::open(Compressor* next) {
       archive_write_set_bytes_per_block(a, 0) != ARCHIVE_OK ||
       archive_write_set_bytes_in_last_block(a, 1) != ARCHIVE_OK ||
       archive_write_open(a, out.get(), nullptr, &TarOutput::on_write, nullptr) != ARCHIVE_OK)
-    return out->archive_failure("set up tar writer");
+    return out->archive_failure().wrap("set up tar writer");
   return out;
 }
 
@@ -40,25 +40,25 @@ la_ssize_t TarOutput::on_write(archive*, void* self, const void* data, size_t si
   return static_cast<la_ssize_t>(size);
 }
 
-Error TarOutput::archive_failure(const std::string& what) {
+Error TarOutput::archive_failure() {
   if (!m_sink_status.ok()) return Error(m_sink_status.error());
   const char* msg = m_archive ? archive_error_string(m_archive) : nullptr;
-  return make_error("{}: {}", what, msg ? msg : "libarchive error");
+  return make_error("{}", msg ? msg : "libarchive error");
 }
 
-Status TarOutput::write_header(archive_entry* entry, const std::string& what) {
+Status TarOutput::write_header(archive_entry* entry) {
   // ARCHIVE_WARN: a name not translatable to UTF-8 was written as raw bytes with
   // `hdrcharset=BINARY` (see c_locale.hpp); the entry is complete.
   int rc = archive_write_header(m_archive, entry);
-  if (rc != ARCHIVE_OK && rc != ARCHIVE_WARN) return archive_failure(what);
+  if (rc != ARCHIVE_OK && rc != ARCHIVE_WARN) return archive_failure();
   return {};
 }
 
-Status TarOutput::write_data(const void* data, size_t size, const std::string& what) {
+Status TarOutput::write_data(const void* data, size_t size) {
   auto* p = static_cast<const char*>(data);
   while (size > 0) {
     la_ssize_t n = archive_write_data(m_archive, p, size);
-    if (n <= 0) return archive_failure(what);
+    if (n <= 0) return archive_failure();
     p += n;
     size -= static_cast<size_t>(n);
   }
@@ -66,7 +66,7 @@ Status TarOutput::write_data(const void* data, size_t size, const std::string& w
 }
 
 Result<Digest> TarOutput::close() {
-  if (archive_write_close(m_archive) != ARCHIVE_OK) return archive_failure("finish tar");
+  if (archive_write_close(m_archive) != ARCHIVE_OK) return archive_failure().wrap("finish tar");
   return m_sha.finish();
 }
 

@@ -22,11 +22,12 @@ class TarOutput {
   TarOutput(const TarOutput&) = delete;
   TarOutput& operator=(const TarOutput&) = delete;
 
-  Status write_header(archive_entry* entry, const std::string& what);
+  /// Errors give libarchive's message; the caller names the entry.
+  Status write_header(archive_entry* entry);
   /// A buffer to read entry data into before write_data(): filling it in place lets the
   /// hasher take the bytes without a copy. At least min(`want`, 1 MiB) bytes.
   std::pair<char*, size_t> data_buffer(size_t want) { return m_sha.reserve(want); }
-  Status write_data(const void* data, size_t size, const std::string& what);
+  Status write_data(const void* data, size_t size);
   /// Writes the end-of-archive blocks; returns the diffID.
   Result<Digest> close();
   uint64_t size() const { return m_size; }
@@ -34,7 +35,7 @@ class TarOutput {
  private:
   TarOutput() = default;
   static la_ssize_t on_write(archive*, void* self, const void* data, size_t size);
-  Error archive_failure(const std::string& what);
+  Error archive_failure();
 
   archive* m_archive = nullptr;
   Compressor* m_next = nullptr;

@@ -215,14 +215,19 @@ class TreeWriter {
     archive_entry_copy_pathname(m_entry, path.c_str());
   }
 
+  /// A failure of the tar outputs, named after the entry (formatted only then).
+  Status named(Status s, const std::string& rel) const {
+    if (!s) return std::move(s).error().wrap("write layer entry `{}`", full(rel));
+    return s;
+  }
+
   Status write_header(const std::string& rel) {
     ++m_entries;
-    std::string what = fmt::format("write layer entry `{}`", full(rel));
-    TRY(m_out.write_header(m_entry, what));
+    TRY(named(m_out.write_header(m_entry), rel));
     if (!m_zero_mtime) return {};
     time_t mtime = archive_entry_mtime(m_entry);
     if (mtime > 0) archive_entry_set_mtime(m_entry, 0, 0);
-    TRY(m_zero_mtime->write_header(m_entry, what));
+    TRY(named(m_zero_mtime->write_header(m_entry), rel));
     archive_entry_set_mtime(m_entry, mtime, 0);
     return {};
   }
@@ -337,10 +342,9 @@ class TreeWriter {
         return io_error("read", rel);
       }
       if (n == 0) return make_error("write layer: `{}` shrank while being read", full(rel));
-      std::string what = fmt::format("write layer entry `{}`", full(rel));
       // The copy first: once m_out has the buffer, its hashing thread owns it.
-      if (m_zero_mtime) TRY(m_zero_mtime->write_data(buffer, static_cast<size_t>(n), what));
-      TRY(m_out.write_data(buffer, static_cast<size_t>(n), what));
+      if (m_zero_mtime) TRY(named(m_zero_mtime->write_data(buffer, static_cast<size_t>(n)), rel));
+      TRY(named(m_out.write_data(buffer, static_cast<size_t>(n)), rel));
       left -= static_cast<uint64_t>(n);
     }
     return {};
