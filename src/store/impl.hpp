@@ -35,7 +35,8 @@ struct Store::Impl {
   Result<fs::path> session_dir();
   /// A unique name in the session directory ("<prefix><random>").
   Result<fs::path> temp_name(std::string_view prefix);
-  /// Remove temp sessions whose owner died (their lock file is free). Returns the count.
+  /// Remove temp sessions whose owner died (their lock file is free), and temp files a killed
+  /// writer left. Returns the count of sessions.
   uint64_t clean_dead_sessions();
   /// Move a file or tree out of the way into the session dir, then remove it, so a crash
   /// never leaves a half-removed object under its real name. Missing paths are fine.

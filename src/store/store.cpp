@@ -121,17 +121,30 @@ fs::path default_root() {
 
 fs::path resolve_root(const std::string& root) { return root.empty() ? default_root() : fs::path(root); }
 
-// Remove temp sessions whose owner died: their lock file is free (see store.hpp).
+namespace {
+
+/// Removes `path` when nothing wrote it for a minute: a temp file whose writer was killed
+/// (a live writer finishes within milliseconds).
+void remove_if_stale(const fs::path& path, int64_t now) {
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && now - st.st_mtime > 60) ::unlink(path.c_str());
+}
+
+}  // namespace
+
+// Remove temp sessions whose owner died: their lock file is free (see store.hpp). Also the
+// temp files of stat caches (`contexts/.tmp-*`, AtomicFile's) whose writer was killed.
 uint64_t Store::Impl::clean_dead_sessions() {
   Store::Impl& impl = *this;
   uint64_t removed = 0;
   std::error_code ec;
   const int64_t now = now_seconds();
+  for (const auto& entry : fs::directory_iterator(impl.root / "contexts", ec))
+    if (entry.path().filename().string().starts_with(".tmp-")) remove_if_stale(entry.path(), now);
   for (const auto& entry : fs::directory_iterator(impl.tmp_dir(), ec)) {
     std::string name = entry.path().filename().string();
     if (name.starts_with(".new-")) {
-      struct stat st {};
-      if (::lstat(entry.path().c_str(), &st) == 0 && now - st.st_mtime > 60) ::unlink(entry.path().c_str());
+      remove_if_stale(entry.path(), now);
     } else if (name.starts_with("s-") && name.ends_with(".lock")) {
       auto held = FileLock::try_acquire(entry.path(), LockMode::exclusive);
       if (!held.ok() || !held->has_value()) continue;

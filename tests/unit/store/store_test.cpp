@@ -3,6 +3,7 @@
 #include "store_fixture.hpp"
 
 #include <sqlite3.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 
 #include <cstdlib>
@@ -80,6 +81,22 @@ TEST_CASE("open removes temp sessions of dead processes but not live ones", "[st
   CHECK_FALSE(fs::exists(dir.root() / "tmp" / "s-nolock"));
   CHECK(fs::exists(must(live.session_dir()) / "in-progress"));
   CHECK(fs::is_directory(must(second.session_dir())));
+}
+
+TEST_CASE("open removes a stat cache's temp file a killed writer left, not a fresh one", "[store]") {
+  StoreDir dir;
+  fs::create_directories(dir.root() / "contexts");
+  const fs::path old_temp = dir.root() / "contexts" / ".tmp-abc.stat-1234";
+  const fs::path new_temp = dir.root() / "contexts" / ".tmp-abc.stat-5678";
+  const fs::path cache = dir.root() / "contexts" / "abc.stat";
+  for (const auto& p : {old_temp, new_temp, cache}) std::ofstream(p) << "x";
+  const timespec old_times[2] = {{1000, 0}, {1000, 0}};
+  REQUIRE(::utimensat(AT_FDCWD, old_temp.c_str(), old_times, 0) == 0);
+  REQUIRE(::utimensat(AT_FDCWD, cache.c_str(), old_times, 0) == 0);
+  Store store = dir.open();
+  CHECK_FALSE(fs::exists(old_temp));
+  CHECK(fs::exists(new_temp));  // its writer may still be at work
+  CHECK(fs::exists(cache));
 }
 
 TEST_CASE("transactions commit together, roll back together, and nest", "[store]") {
