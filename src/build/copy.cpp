@@ -199,7 +199,7 @@ class Copier {
   Status copy_regular(const fs::path& src, const struct stat& st, int pfd, const std::string& name,
                       const std::string& rel) {
     std::string shown = display(rel);
-    UniqueFd in(::open(src.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+    UniqueFd in(open_to_read(AT_FDCWD, src.c_str()));
     if (!in) return errno_error(fmt::format("open `{}`", src.string()));
     m_prefetch.check(in.get());
     TRY(copy_clear_target(pfd, name, shown));

@@ -45,8 +45,7 @@ struct Hashed {
 };
 
 Result<Hashed> hash_file(const fs::path& path, const StatKey& scanned, std::vector<char>& buf) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOATIME);
-  if (fd < 0 && errno == EPERM) fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  int fd = open_to_read(AT_FDCWD, path.c_str());
   if (fd < 0) return errno_error(fmt::format("read `{}`", path.string()));
   UniqueFd owner(fd);
   struct stat before, after;

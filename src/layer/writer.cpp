@@ -7,8 +7,8 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <map>
 #include <set>
+#include <unordered_map>
 #include <vector>
 
 #include "c_locale.hpp"
@@ -35,6 +35,12 @@ struct Xattrs {
   std::optional<OverrideStat> override_stat;
   bool opaque = false;    ///< `*.overlay.opaque` = "y"
   bool whiteout = false;  ///< `*.overlay.whiteout` present
+};
+
+struct InodeHash {
+  size_t operator()(const std::pair<dev_t, ino_t>& id) const noexcept {
+    return std::hash<uint64_t>()(static_cast<uint64_t>(id.second) * 0x9e3779b97f4a7c15ull ^ static_cast<uint64_t>(id.first));
+  }
 };
 
 /// One entry of a directory, as it will appear in the tar.
@@ -281,7 +287,7 @@ class TreeWriter {
     if (S_ISDIR(st.st_mode)) return emit_dir(dirfd, rel, c);
     UniqueFd fd;
     if (S_ISREG(st.st_mode)) {
-      fd.reset(::openat(dirfd, c.disk_name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+      fd.reset(open_to_read(dirfd, c.disk_name.c_str()));
       if (!fd) return io_error("open", rel);
     }
     Xattrs x = TRY(read_xattrs(fd ? fd.get() : -1, rel));
@@ -355,7 +361,9 @@ class TreeWriter {
   TarOutput& m_out;
   TarOutput* m_zero_mtime;
   std::set<std::string> m_exclude;
-  std::map<std::pair<dev_t, ino_t>, std::string> m_inodes;
+  /// Files with more than one link, by inode: the first name each was written under. (A
+  /// reused file is linked to an earlier snapshot too, so every one of a COPY re-run's.)
+  std::unordered_map<std::pair<dev_t, ino_t>, std::string, InodeHash> m_inodes;
   archive_entry* m_entry = nullptr;
   uint64_t m_entries = 0;
   Prefetcher m_prefetch;  // last: its thread stops before the rest goes

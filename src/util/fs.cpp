@@ -29,6 +29,13 @@ Result<std::string> read_file(const fs::path& path) {
   return out;
 }
 
+int open_to_read(int dirfd, const char* name) {
+  constexpr int k_flags = O_RDONLY | O_NOFOLLOW | O_CLOEXEC;
+  int fd = ::openat(dirfd, name, k_flags | O_NOATIME);
+  if (fd < 0 && errno == EPERM) fd = ::openat(dirfd, name, k_flags);
+  return fd;
+}
+
 Status write_all(int fd, std::string_view data) {
   while (!data.empty()) {
     ssize_t n = ::write(fd, data.data(), data.size());

@@ -12,6 +12,11 @@ namespace cbuild {
 namespace fs = std::filesystem;
 
 Result<std::string> read_file(const fs::path& path);
+/// Opens a regular file `name` (relative to `dirfd`, or AT_FDCWD) to read it, without a
+/// symlink and without updating its atime where allowed (O_NOATIME: the owner or root).
+/// A read otherwise dirties the inode of every file linked or changed since its last read.
+/// -1 with errno on failure.
+int open_to_read(int dirfd, const char* name);
 /// Write all bytes to an fd, retrying on EINTR and short writes.
 Status write_all(int fd, std::string_view data);
 /// Create a directory and its parents (like `mkdir -p`).
