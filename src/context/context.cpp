@@ -63,29 +63,40 @@ Entry make_entry(std::string path, const struct stat& st) {
   return e;
 }
 
-Result<std::vector<std::string>> read_names(int dirfd, const fs::path& where) {
-  int fd = ::dup(dirfd);
-  if (fd < 0) return errno_error(fmt::format("open `{}`", where.string()));
-  DIR* dir = ::fdopendir(fd);
-  if (!dir) {
-    ::close(fd);
-    return errno_error(fmt::format("open `{}`", where.string()));
+/// The names in one directory, sorted bytewise. Read with getdents64 into a buffer that is
+/// kept for the next directory at the same depth: no DIR (and its 32 KiB buffer), dup or
+/// string per name for each of hundreds of directories.
+class DirNames {
+ public:
+  /// Reads the directory open as `dirfd` (from its current offset: a fresh fd). The names
+  /// are valid, and NUL-terminated, until the next read.
+  Status read(int dirfd, const fs::path& where) {
+    constexpr size_t k_min_room = 16 << 10;
+    size_t used = 0;
+    for (;;) {
+      if (m_buf.size() - used < k_min_room) m_buf.resize(std::max<size_t>(2 * m_buf.size(), 64 << 10));
+      ssize_t n = ::getdents64(dirfd, m_buf.data() + used, m_buf.size() - used);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return errno_error(fmt::format("read directory `{}`", where.string()));
+      if (n == 0) break;
+      used += static_cast<size_t>(n);
+    }
+    m_names.clear();
+    for (size_t at = 0; at < used;) {  // offsets, not pointers, while the buffer could grow
+      const auto* d = reinterpret_cast<const struct dirent64*>(m_buf.data() + at);
+      std::string_view name = d->d_name;
+      if (name != "." && name != "..") m_names.push_back(name);
+      at += d->d_reclen;
+    }
+    std::sort(m_names.begin(), m_names.end());
+    return {};
   }
-  std::vector<std::string> names;
-  errno = 0;
-  while (struct dirent* d = ::readdir(dir)) {
-    std::string_view name = d->d_name;
-    if (name != "." && name != "..") names.emplace_back(name);
-  }
-  int err = errno;
-  ::closedir(dir);
-  if (err != 0) {
-    errno = err;
-    return errno_error(fmt::format("read directory `{}`", where.string()));
-  }
-  std::sort(names.begin(), names.end());
-  return names;
-}
+  const std::vector<std::string_view>& names() const { return m_names; }
+
+ private:
+  std::vector<char> m_buf;
+  std::vector<std::string_view> m_names;
+};
 
 }  // namespace
 
@@ -104,27 +115,47 @@ struct Part {
   std::vector<size_t> ends;
 };
 
-/// The walk: fsutil's filter rules (see Context) over openat/fstatat, writing one Part.
+/// The walk: fsutil's filter rules (see Context) over openat/fstatat, writing Parts.
 class ContextScanner {
  public:
-  ContextScanner(const fs::path& root, const PatternMatcher& ignore, Part& out)
-      : m_root(root), m_ignore(ignore), m_out(out) {}
+  ContextScanner(const fs::path& root, const PatternMatcher& ignore) : m_root(root), m_ignore(ignore) {}
 
-  Status scan_dir(int dirfd, const std::string& rel, const PatternMatcher::MatchInfo& info) {
-    auto names = TRY(read_names(dirfd, m_root / rel));
-    for (const auto& name : names) TRY(visit(dirfd, name, rel, info));
-    return {};
+  /// Scans the top-level `name` into `out`.
+  Status scan_part(int rootfd, std::string_view name, Part& out) {
+    m_out = &out;
+    m_stack.clear();  // what a failed part left
+    m_depth = 0;
+    return visit(rootfd, name, "", {});
   }
 
-  /// Lists `name` (in directory `rel`, open as `dirfd`) unless ignored, and what is below it.
-  Status visit(int dirfd, const std::string& name, const std::string& rel,
-               const PatternMatcher::MatchInfo& info) {
+ private:
+  static constexpr size_t k_pending = SIZE_MAX;
+  struct Frame {
+    Entry entry;
+    size_t index;
+  };
+
+  Status scan_dir(int dirfd, const std::string& rel, const PatternMatcher::MatchInfo& info) {
+    if (m_depth == m_levels.size()) m_levels.emplace_back();
+    DirNames& level = m_levels[m_depth];  // a deque: stays put while deeper levels are added
+    TRY(level.read(dirfd, m_root / rel));
+    ++m_depth;
+    Status status;
+    for (std::string_view name : level.names())
+      if (status = visit(dirfd, name, rel, info); !status) break;
+    --m_depth;
+    return status;
+  }
+
+  /// Lists `name` (in directory `rel`, open as `dirfd`; NUL-terminated) unless ignored, and
+  /// what is below it.
+  Status visit(int dirfd, std::string_view name, const std::string& rel, const PatternMatcher::MatchInfo& info) {
     std::string child;  // one allocation, not the two of rel + "/" + name
     child.reserve(rel.size() + 1 + name.size());
     if (!rel.empty()) child.append(rel).append(1, '/');
     child.append(name);
     struct stat st;
-    if (::fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+    if (::fstatat(dirfd, name.data(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
       if (errno == ENOENT) return {};  // removed while the directory was being read
       return errno_error(fmt::format("stat `{}`", (m_root / child).string()));
     }
@@ -137,29 +168,22 @@ class ContextScanner {
     m_stack.push_back({std::move(entry), k_pending});
     if (!excluded) flush();
     if (is_dir) TRY(enter(dirfd, name, child, child_info, excluded));
-    if (m_stack.back().index != k_pending) m_out.ends[m_stack.back().index] = m_out.entries.size();
+    if (m_stack.back().index != k_pending) m_out->ends[m_stack.back().index] = m_out->entries.size();
     m_stack.pop_back();
     return {};
   }
 
- private:
-  static constexpr size_t k_pending = SIZE_MAX;
-  struct Frame {
-    Entry entry;
-    size_t index;
-  };
-
-  Result<std::string> read_link(int dirfd, const std::string& name, const std::string& child) {
+  Result<std::string> read_link(int dirfd, std::string_view name, const std::string& child) {
     std::string target(4096, '\0');
-    ssize_t n = ::readlinkat(dirfd, name.c_str(), target.data(), target.size());
+    ssize_t n = ::readlinkat(dirfd, name.data(), target.data(), target.size());
     if (n < 0) return errno_error(fmt::format("read link `{}`", (m_root / child).string()));
     target.resize(static_cast<size_t>(n));
     return target;
   }
 
-  Status enter(int dirfd, const std::string& name, const std::string& child,
-               const PatternMatcher::MatchInfo& info, bool excluded) {
-    UniqueFd fd(::openat(dirfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  Status enter(int dirfd, std::string_view name, const std::string& child, const PatternMatcher::MatchInfo& info,
+               bool excluded) {
+    UniqueFd fd(::openat(dirfd, name.data(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
     if (!fd) {
       if (excluded && errno == EACCES) return {};  // as fsutil: unreadable and excluded is fine
       return errno_error(fmt::format("open `{}`", (m_root / child).string()));
@@ -172,29 +196,33 @@ class ContextScanner {
   void flush() {
     for (auto& frame : m_stack) {
       if (frame.index != k_pending) continue;
-      frame.index = m_out.entries.size();
-      m_out.entries.push_back(std::move(frame.entry));
-      m_out.ends.push_back(frame.index + 1);
+      frame.index = m_out->entries.size();
+      m_out->entries.push_back(std::move(frame.entry));
+      m_out->ends.push_back(frame.index + 1);
     }
   }
 
   const fs::path& m_root;
   const PatternMatcher& m_ignore;
-  Part& m_out;
+  Part* m_out = nullptr;
   std::vector<Frame> m_stack;
+  std::deque<DirNames> m_levels;  // one per depth being read
+  size_t m_depth = 0;
 };
 
 /// Scans the top-level names as independent parts on up to k_scan_threads threads.
 Status scan_parts(const fs::path& root, int rootfd, const PatternMatcher& ignore, std::vector<Part>& parts) {
-  auto names = TRY(read_names(rootfd, root));
+  DirNames root_names;
+  TRY(root_names.read(rootfd, root));
+  const auto& names = root_names.names();
   parts.resize(names.size());
   std::atomic<size_t> next{0};
   std::mutex error_mutex;
   std::optional<Error> first_error;
   auto worker = [&] {
+    ContextScanner scanner(root, ignore);  // one per thread: its directory buffers are reused
     for (size_t i; (i = next.fetch_add(1)) < names.size();) {
-      ContextScanner scanner(root, ignore, parts[i]);
-      if (auto st = scanner.visit(rootfd, names[i], "", {}); !st) {
+      if (auto st = scanner.scan_part(rootfd, names[i], parts[i]); !st) {
         std::lock_guard lock(error_mutex);
         if (!first_error) first_error = std::move(st).error();
         next = names.size();
