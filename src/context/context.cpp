@@ -2,8 +2,10 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <array>
@@ -237,6 +239,31 @@ Status scan_parts(const fs::path& root, int rootfd, const PatternMatcher& ignore
   return {};
 }
 
+/// Fills `out` with the parts' entries in order. For a big context the second half of the
+/// new array is faulted in (MADV_POPULATE_WRITE) on another thread while this one moves the
+/// first half in: in a VM each fresh page costs ~2 us, and 20,000 entries take 660 pages.
+void join_parts(std::vector<Part>& parts, std::vector<Entry>& out, std::vector<size_t>& ends) {
+  constexpr size_t k_prefault_min = 4096;  // entries; below this a thread costs more than it saves
+  size_t total = 0;
+  for (const auto& part : parts) total += part.entries.size();
+  out.reserve(total);
+  ends.reserve(total);
+  std::optional<std::thread> prefault;
+  if (total >= k_prefault_min) {
+    const auto page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
+    auto from = (reinterpret_cast<uintptr_t>(out.data() + total / 2) + page - 1) & ~(page - 1);
+    auto to = reinterpret_cast<uintptr_t>(out.data() + total) & ~(page - 1);
+    if (from < to)  // errors (an older kernel) only mean the pages fault as they are written
+      prefault.emplace([from, to] { (void)::madvise(reinterpret_cast<void*>(from), to - from, MADV_POPULATE_WRITE); });
+  }
+  for (auto& part : parts) {
+    size_t base = out.size();
+    for (size_t end : part.ends) ends.push_back(base + end);
+    std::move(part.entries.begin(), part.entries.end(), std::back_inserter(out));
+  }
+  if (prefault) prefault->join();
+}
+
 }  // namespace
 
 Result<Context> Context::scan(const fs::path& root, const PatternMatcher& ignore) {
@@ -249,15 +276,7 @@ Result<Context> Context::scan(const fs::path& root, const PatternMatcher& ignore
   std::vector<Part> parts;
   if (auto st = scan_parts(ctx.m_root, fd.get(), ignore, parts); !st)
     return std::move(st).error().wrap("scan context");
-  size_t total = 0;
-  for (const auto& part : parts) total += part.entries.size();
-  ctx.m_entries.reserve(total);
-  ctx.m_ends.reserve(total);
-  for (auto& part : parts) {
-    size_t base = ctx.m_entries.size();
-    for (size_t end : part.ends) ctx.m_ends.push_back(base + end);
-    std::move(part.entries.begin(), part.entries.end(), std::back_inserter(ctx.m_entries));
-  }
+  join_parts(parts, ctx.m_entries, ctx.m_ends);
   return ctx;
 }
 
