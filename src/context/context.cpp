@@ -48,8 +48,7 @@ FileType type_of(mode_t mode) {
   return FileType::regular;
 }
 
-Entry make_entry(std::string path, const struct stat& st) {
-  Entry e;
+void fill_entry(Entry& e, std::string path, const struct stat& st) {
   e.path = std::move(path);
   e.type = type_of(st.st_mode);
   e.mode = st.st_mode & 07777;
@@ -62,7 +61,6 @@ Entry make_entry(std::string path, const struct stat& st) {
   e.dev = st.st_dev;
   e.rdev = st.st_rdev;
   e.nlink = static_cast<uint32_t>(st.st_nlink);
-  return e;
 }
 
 /// The names in one directory, sorted bytewise. Read with getdents64 into a buffer that is
@@ -141,6 +139,7 @@ class ContextScanner {
     if (m_depth == m_levels.size()) m_levels.emplace_back();
     DirNames& level = m_levels[m_depth];  // a deque: stays put while deeper levels are added
     TRY(level.read(dirfd, m_root / rel));
+    reserve(level.names().size());
     ++m_depth;
     Status status;
     for (std::string_view name : level.names())
@@ -165,11 +164,19 @@ class ContextScanner {
     PatternMatcher::MatchInfo child_info;
     bool excluded = !m_ignore.empty() && m_ignore.match(child, info, is_dir ? &child_info : nullptr);
     if (excluded && (!is_dir || !m_ignore.must_walk_excluded_dir(child))) return {};
-    Entry entry = make_entry(child, st);
-    if (entry.type == FileType::symlink) entry.link_target = TRY(read_link(dirfd, name, child));
+    if (!is_dir) {  // listed at once, built in place: nothing below it to wait for
+      flush();      // first the excluded directories above it that an exception entered
+      m_out->ends.push_back(m_out->entries.size() + 1);
+      Entry& entry = m_out->entries.emplace_back();
+      fill_entry(entry, std::move(child), st);
+      if (entry.type == FileType::symlink) entry.link_target = TRY(read_link(dirfd, name, entry.path));
+      return {};
+    }
+    Entry entry;
+    fill_entry(entry, child, st);
     m_stack.push_back({std::move(entry), k_pending});
     if (!excluded) flush();
-    if (is_dir) TRY(enter(dirfd, name, child, child_info, excluded));
+    TRY(enter(dirfd, name, child, child_info, excluded));
     if (m_stack.back().index != k_pending) m_out->ends[m_stack.back().index] = m_out->entries.size();
     m_stack.pop_back();
     return {};
@@ -191,6 +198,16 @@ class ContextScanner {
       return errno_error(fmt::format("open `{}`", (m_root / child).string()));
     }
     return scan_dir(fd.get(), child, info);
+  }
+
+  /// Room for `more` entries in the part: one allocation for a directory's names instead of
+  /// a vector doubling through them (each step a fresh block and a copy).
+  void reserve(size_t more) {
+    size_t want = m_out->entries.size() + more;
+    if (want <= m_out->entries.capacity()) return;
+    want = std::max(want, 2 * m_out->entries.capacity());
+    m_out->entries.reserve(want);
+    m_out->ends.reserve(want);
   }
 
   /// Lists the entry on top of the stack, and first any excluded directories above it that
