@@ -123,18 +123,28 @@ FileRecord record_of(const Entry& e, std::string dest) {
 class FieldHasher {
  public:
   FieldHasher() { m_buf.reserve(k_chunk + 256); }
-  void add(std::string_view tag, std::string_view value) {
-    m_buf += tag;
-    m_buf += ':';
-    append_number(value.size());
-    m_buf += ':';
-    m_buf += value;
-    if (m_buf.size() >= k_chunk) flush();
+  /// Appends the encoding of one field to `out`.
+  static void encode(std::string& out, std::string_view tag, std::string_view value) {
+    out += tag;
+    out += ':';
+    append_number(out, value.size());
+    out += ':';
+    out += value;
   }
-  void add(std::string_view tag, uint64_t value) {
+  static void encode(std::string& out, std::string_view tag, uint64_t value) {
     char digits[24];
     auto end = std::to_chars(digits, digits + sizeof digits, value).ptr;
-    add(tag, std::string_view(digits, static_cast<size_t>(end - digits)));
+    encode(out, tag, std::string_view(digits, static_cast<size_t>(end - digits)));
+  }
+  template <typename Value>
+  void add(std::string_view tag, const Value& value) {
+    encode(m_buf, tag, value);
+    if (m_buf.size() >= k_chunk) flush();
+  }
+  /// Adds fields encoded beforehand with `encode`.
+  void add_encoded(std::string_view fields) {
+    m_buf += fields;
+    if (m_buf.size() >= k_chunk) flush();
   }
   Digest finish() {
     flush();
@@ -143,10 +153,10 @@ class FieldHasher {
 
  private:
   static constexpr size_t k_chunk = 64 << 10;
-  void append_number(uint64_t n) {
+  static void append_number(std::string& out, uint64_t n) {
     char digits[24];
     auto end = std::to_chars(digits, digits + sizeof digits, n).ptr;
-    m_buf.append(digits, end);
+    out.append(digits, end);
   }
   void flush() {
     m_sha.update(m_buf);
@@ -175,13 +185,25 @@ Digest digest_of(const Selection& selection, const std::vector<DigestBytes>& con
   FieldHasher b;
   b.add("version", k_checksum_version);
   std::array<char, 71> text;
+  // Type, mode and owner are mostly the same from file to file: their encoding is kept
+  // from the previous file when they are.
+  std::string meta;
+  const Entry* meta_of = nullptr;
+  auto same_meta = [](const Entry& a, const Entry& b) {
+    return a.type == b.type && a.mode == b.mode && a.uid == b.uid && a.gid == b.gid;
+  };
   for (size_t i = 0; i < selection.files.size(); ++i) {
     const Entry& e = *selection.files[i].entry;
     b.add("dest", selection.files[i].dest);
-    b.add("type", to_string(e.type));
-    b.add("mode", uint64_t{e.mode});
-    b.add("uid", uint64_t{e.uid});
-    b.add("gid", uint64_t{e.gid});
+    if (!meta_of || !same_meta(*meta_of, e)) {
+      meta.clear();
+      FieldHasher::encode(meta, "type", to_string(e.type));
+      FieldHasher::encode(meta, "mode", uint64_t{e.mode});
+      FieldHasher::encode(meta, "uid", uint64_t{e.uid});
+      FieldHasher::encode(meta, "gid", uint64_t{e.gid});
+      meta_of = &e;
+    }
+    b.add_encoded(meta);
     if (e.type == FileType::symlink) b.add("link", e.link_target);
     if (uint64_t rdev = rdev_of(e)) b.add("rdev", rdev);
     if (e.type == FileType::regular) b.add("content", digest_text(contents[i], text));
