@@ -94,11 +94,20 @@ Result<Executed> execute_run(const BuildEnv& env, const plan::Step& step,
 /// COPY/ADD/WORKDIR: key inputs (file checksums) and execution.
 struct FileStepInputs {
   Json inputs;
-  std::vector<context::FileRecord> files;
+  /// The context files hashed for the key (none for WORKDIR, URLs or a stage's files) and
+  /// their checksum; the records are made from them on first use (a hit needs none).
+  context::Selection selection;
+  context::ContentChecksum checksum;
   std::vector<Download> downloads;  ///< ADD URLs fetched while hashing
   /// On a miss: the previous result of this step and which sources it copied unchanged
   /// (`upper` is filled when the step runs).
   std::optional<CopyReuse> reuse;
+
+  /// The records of the hashed files: what a miss is explained by and COPY reuse compares.
+  const std::vector<context::FileRecord>& files();
+
+ private:
+  std::optional<std::vector<context::FileRecord>> m_files;
 };
 /// `download_dir` gives the directory ADD URLs download into (made on first use).
 Result<FileStepInputs> file_key_inputs(const BuildEnv& env, const plan::Step& step, const SourceLookup& sources,

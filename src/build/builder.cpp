@@ -361,12 +361,12 @@ Status Builder::run_step(const plan::Stage& stage, const plan::Step& step, int p
           auto recs = context::records_from_bytes((*f)->record);
           if (recs) before_files = std::move(*recs);
         }
-        reason = explain_miss(before.is_null() ? nullptr : &before, inputs, before_files, files.files);
-        if (!link && !before_files.empty()) files.reuse = previous_copy(before, inputs, before_files, files.files);
+        reason = explain_miss(before.is_null() ? nullptr : &before, inputs, before_files, files.files());
+        if (!link && !before_files.empty()) files.reuse = previous_copy(before, inputs, before_files, files.files());
       }
     }
   } else if (!hit && !no_cache) {
-    reason = explain_miss(nullptr, inputs, {}, files.files);
+    reason = explain_miss(nullptr, inputs, {}, files.files());
   }
 
   StepResult result;
@@ -461,7 +461,7 @@ Status Builder::run_step(const plan::Stage& stage, const plan::Step& step, int p
     sr.record = Json{{"inputs", inputs}}.dump();
     store::CacheRecord fr;
     fr.key = slot + ":files";
-    fr.record = context::records_to_bytes(files.files);
+    fr.record = context::records_to_bytes(files.files());
     (void)m_store.transaction([&]() -> Status {
       TRY(m_store.put_cache(sr));
       return m_store.put_cache(fr);

@@ -220,10 +220,15 @@ Result<FileStepInputs> file_key_inputs(const BuildEnv& env, const plan::Step& st
     lock.lock();
     options.cache = env.stat_cache;
   }
-  auto sum = TRY(context::checksum(*ctx, sel, options, &stats));
-  out.inputs["files"] = sum.digest.str();
-  out.files = std::move(sum.files);
+  out.checksum = TRY(context::checksum(*ctx, sel, options, &stats));
+  out.inputs["files"] = out.checksum.digest.str();
+  out.selection = std::move(sel);  // its entries point into the context, which outlives the step
   return out;
+}
+
+const std::vector<context::FileRecord>& FileStepInputs::files() {
+  if (!m_files) m_files = context::file_records(selection, checksum);
+  return *m_files;
 }
 
 Result<Executed> execute_files(const BuildEnv& env, const plan::Step& step, const StageState& state,

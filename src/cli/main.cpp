@@ -1,6 +1,7 @@
 #include "commands.hpp"
 
 #include <fmt/core.h>
+#include <malloc.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -68,8 +69,23 @@ std::vector<std::string> with_default_command(int argc, char** argv, const CLI::
 }  // namespace
 }  // namespace cbuild::cli
 
+namespace {
+
+/// cbuild is a short-lived process: memory it frees is better kept for its next allocations
+/// than returned to the kernel and faulted in again (in a VM a fresh page costs ~2 us). Blocks
+/// up to 32 MiB (glibc's limit for this) come from the heap instead of their own mmap, and the
+/// heap is not trimmed: a cached build of 20,000 files then reuses the memory of the scan's
+/// per-directory lists for its selection and checksum.
+void tune_malloc() {
+  ::mallopt(M_MMAP_THRESHOLD, 32 << 20);
+  ::mallopt(M_TRIM_THRESHOLD, 256 << 20);
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
   using namespace cbuild::cli;
+  tune_malloc();
   CLI::App app{"cbuild: a daemonless, rootless Dockerfile image builder", "cbuild"};
   app.require_subcommand(1);
   Globals globals;

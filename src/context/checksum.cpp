@@ -7,6 +7,7 @@
 #include <charconv>
 #include <ctime>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <thread>
 
@@ -44,7 +45,7 @@ struct Hashed {
   bool stable = false;  ///< stat data unchanged while reading and equal to the scan's
 };
 
-Result<Hashed> hash_file(const fs::path& path, const StatKey& scanned, std::vector<char>& buf) {
+Result<Hashed> hash_file(const fs::path& path, const StatKey& scanned, char* buf) {
   int fd = open_to_read(AT_FDCWD, path.c_str());
   if (fd < 0) return errno_error(fmt::format("read `{}`", path.string()));
   UniqueFd owner(fd);
@@ -54,11 +55,11 @@ Result<Hashed> hash_file(const fs::path& path, const StatKey& scanned, std::vect
   Sha256 sha;
   Hashed out;
   for (;;) {
-    ssize_t n = ::read(fd, buf.data(), buf.size());
+    ssize_t n = ::read(fd, buf, k_read_block);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return errno_error(fmt::format("read `{}`", path.string()));
     if (n == 0) break;
-    sha.update(buf.data(), static_cast<size_t>(n));
+    sha.update(buf, static_cast<size_t>(n));
     out.bytes += static_cast<uint64_t>(n);
   }
   if (::fstat(fd, &after) != 0) return errno_error(fmt::format("stat `{}`", path.string()));
@@ -67,17 +68,18 @@ Result<Hashed> hash_file(const fs::path& path, const StatKey& scanned, std::vect
   return out;
 }
 
-/// Reads and hashes the files at `todo` (indexes into `records`), on up to `threads` threads.
-Status hash_all(const Context& ctx, const std::vector<const Entry*>& entries, const std::vector<size_t>& todo,
+/// Reads and hashes the files at `todo` (indexes into `files`), on up to `threads` threads.
+Status hash_all(const Context& ctx, const std::vector<SelectedFile>& files, const std::vector<size_t>& todo,
                 unsigned threads, std::vector<Hashed>& results) {
+  if (todo.empty()) return {};  // a warm context: no read buffer to allocate
   std::atomic<size_t> next{0};
   std::mutex error_mutex;
   std::optional<Error> first_error;
   auto worker = [&] {
-    std::vector<char> buf(k_read_block);
+    std::unique_ptr<char[]> buf(new char[k_read_block]);  // not zeroed: 256 page faults less
     for (size_t i; (i = next.fetch_add(1)) < todo.size();) {
-      const Entry& e = *entries[todo[i]];
-      auto r = hash_file(ctx.disk_path(e), key_of(e), buf);
+      const Entry& e = *files[todo[i]].entry;
+      auto r = hash_file(ctx.disk_path(e), key_of(e), buf.get());
       if (!r) {
         std::lock_guard lock(error_mutex);
         if (!first_error) first_error = std::move(r).error();
@@ -96,6 +98,10 @@ Status hash_all(const Context& ctx, const std::vector<const Entry*>& entries, co
   return {};
 }
 
+uint64_t rdev_of(const Entry& e) {
+  return (e.type == FileType::char_device || e.type == FileType::block_device) ? e.rdev : 0;
+}
+
 FileRecord record_of(const Entry& e, std::string dest) {
   FileRecord r;
   r.path = e.path;
@@ -105,7 +111,7 @@ FileRecord record_of(const Entry& e, std::string dest) {
   r.uid = e.uid;
   r.gid = e.gid;
   r.size = e.size;
-  r.rdev = (e.type == FileType::char_device || e.type == FileType::block_device) ? e.rdev : 0;
+  r.rdev = rdev_of(e);
   r.link_target = e.link_target;
   return r;
 }
@@ -116,18 +122,28 @@ FileRecord record_of(const Entry& e, std::string dest) {
 class FieldHasher {
  public:
   FieldHasher() { m_buf.reserve(k_chunk + 256); }
-  void add(std::string_view tag, std::string_view value) {
-    m_buf += tag;
-    m_buf += ':';
-    append_number(value.size());
-    m_buf += ':';
-    m_buf += value;
-    if (m_buf.size() >= k_chunk) flush();
+  /// Appends the encoding of one field to `out`.
+  static void encode(std::string& out, std::string_view tag, std::string_view value) {
+    out += tag;
+    out += ':';
+    append_number(out, value.size());
+    out += ':';
+    out += value;
   }
-  void add(std::string_view tag, uint64_t value) {
+  static void encode(std::string& out, std::string_view tag, uint64_t value) {
     char digits[24];
     auto end = std::to_chars(digits, digits + sizeof digits, value).ptr;
-    add(tag, std::string_view(digits, static_cast<size_t>(end - digits)));
+    encode(out, tag, std::string_view(digits, static_cast<size_t>(end - digits)));
+  }
+  template <typename Value>
+  void add(std::string_view tag, const Value& value) {
+    encode(m_buf, tag, value);
+    if (m_buf.size() >= k_chunk) flush();
+  }
+  /// Adds fields encoded beforehand with `encode`.
+  void add_encoded(std::string_view fields) {
+    m_buf += fields;
+    if (m_buf.size() >= k_chunk) flush();
   }
   Digest finish() {
     flush();
@@ -136,10 +152,10 @@ class FieldHasher {
 
  private:
   static constexpr size_t k_chunk = 64 << 10;
-  void append_number(uint64_t n) {
+  static void append_number(std::string& out, uint64_t n) {
     char digits[24];
     auto end = std::to_chars(digits, digits + sizeof digits, n).ptr;
-    m_buf.append(digits, end);
+    out.append(digits, end);
   }
   void flush() {
     m_sha.update(m_buf);
@@ -149,18 +165,47 @@ class FieldHasher {
   Sha256 m_sha;
 };
 
-Digest digest_of(const std::vector<FileRecord>& files) {
+/// Digest::str() of raw digest bytes ("sha256:<hex>"), written into `text`: no string for
+/// each of 20,000 files.
+std::string_view digest_text(const DigestBytes& raw, std::array<char, 71>& text) {
+  static constexpr std::string_view k_prefix = "sha256:";
+  static constexpr char k_hex[] = "0123456789abcdef";
+  char* out = std::copy(k_prefix.begin(), k_prefix.end(), text.begin());
+  for (uint8_t b : raw) {
+    *out++ = k_hex[b >> 4];
+    *out++ = k_hex[b & 15];
+  }
+  return {text.data(), text.size()};
+}
+
+/// The hashed fields of each file are those of its FileRecord (record_of), taken from the
+/// entry directly.
+Digest digest_of(const Selection& selection, const std::vector<DigestBytes>& contents) {
   FieldHasher b;
   b.add("version", k_checksum_version);
-  for (const auto& f : files) {
-    b.add("dest", f.dest);
-    b.add("type", to_string(f.type));
-    b.add("mode", uint64_t{f.mode});
-    b.add("uid", uint64_t{f.uid});
-    b.add("gid", uint64_t{f.gid});
-    if (f.type == FileType::symlink) b.add("link", f.link_target);
-    if (f.rdev) b.add("rdev", f.rdev);
-    if (f.type == FileType::regular) b.add("content", f.content.str());
+  std::array<char, 71> text;
+  // Type, mode and owner are mostly the same from file to file: their encoding is kept
+  // from the previous file when they are.
+  std::string meta;
+  const Entry* meta_of = nullptr;
+  auto same_meta = [](const Entry& a, const Entry& b) {
+    return a.type == b.type && a.mode == b.mode && a.uid == b.uid && a.gid == b.gid;
+  };
+  for (size_t i = 0; i < selection.files.size(); ++i) {
+    const Entry& e = *selection.files[i].entry;
+    b.add("dest", selection.files[i].dest);
+    if (!meta_of || !same_meta(*meta_of, e)) {
+      meta.clear();
+      FieldHasher::encode(meta, "type", to_string(e.type));
+      FieldHasher::encode(meta, "mode", uint64_t{e.mode});
+      FieldHasher::encode(meta, "uid", uint64_t{e.uid});
+      FieldHasher::encode(meta, "gid", uint64_t{e.gid});
+      meta_of = &e;
+    }
+    b.add_encoded(meta);
+    if (e.type == FileType::symlink) b.add("link", e.link_target);
+    if (uint64_t rdev = rdev_of(e)) b.add("rdev", rdev);
+    if (e.type == FileType::regular) b.add("content", digest_text(contents[i], text));
   }
   return b.finish();
 }
@@ -171,46 +216,43 @@ Result<ContentChecksum> checksum(const Context& ctx, const Selection& selection,
                                  const ChecksumOptions& options, HashStats* stats) {
   int64_t scan_start = options.now_ns ? options.now_ns : now_ns();
   int64_t racy_from = scan_start - scan_start % k_ns_per_s;
+  const auto& files = selection.files;
+  const size_t n = files.size();
   ContentChecksum out;
-  const size_t n = selection.files.size();
-  std::vector<const Entry*> entries(n);
-  out.files.resize(n);
-  // Records and stat cache lookups (read-only) on two threads for a big selection; a
-  // regular file left without content is to be read.
-  auto fill = [&](size_t from, size_t to) {
+  out.contents.resize(n);
+  // Stat cache lookups (read-only), on two threads for a big selection; a regular file
+  // without a cached digest is to be read (`todo`, in selection order).
+  auto lookup = [&](size_t from, size_t to, std::vector<size_t>& todo) {
     size_t hint = 0;  // the selection is in walk order, as the cache: each lookup one comparison
     for (size_t i = from; i < to; ++i) {
-      const auto& file = selection.files[i];
-      out.files[i] = record_of(*file.entry, file.dest);
-      entries[i] = file.entry;
-      if (file.entry->type != FileType::regular) continue;
-      std::optional<Digest> cached;
-      if (options.cache) cached = options.cache->lookup(file.entry->path, key_of(*file.entry), &hint);
-      if (cached) out.files[i].content = std::move(*cached);
+      const Entry& e = *files[i].entry;
+      if (e.type != FileType::regular) continue;
+      std::optional<DigestBytes> cached;
+      if (options.cache) cached = options.cache->lookup_bytes(e.path, key_of(e), &hint);
+      if (cached)
+        out.contents[i] = *cached;
+      else
+        todo.push_back(i);
     }
   };
-  if (n >= k_parallel_lookup_files && options.threads > 1) {
-    std::thread half([&] { fill(0, n / 2); });
-    fill(n / 2, n);
-    half.join();
-  } else {
-    fill(0, n);
-  }
   std::vector<size_t> todo;
-  HashStats local;
-  for (size_t i = 0; i < n; ++i) {
-    if (entries[i]->type != FileType::regular) continue;
-    ++local.files;
-    if (out.files[i].content.empty())
-      todo.push_back(i);
-    else
-      ++local.cache_hits;
+  if (n >= k_parallel_lookup_files && options.threads > 1) {
+    std::vector<size_t> first_half;
+    std::thread half([&] { lookup(0, n / 2, first_half); });
+    lookup(n / 2, n, todo);
+    half.join();
+    todo.insert(todo.begin(), first_half.begin(), first_half.end());
+  } else {
+    lookup(0, n, todo);
   }
+  HashStats local;
+  for (const auto& file : files) local.files += file.entry->type == FileType::regular;
+  local.cache_hits = local.files - todo.size();
   std::vector<Hashed> hashed(todo.size());
-  TRY(hash_all(ctx, entries, todo, options.threads, hashed));
+  TRY(hash_all(ctx, files, todo, options.threads, hashed));
   for (size_t i = 0; i < todo.size(); ++i) {
-    const Entry& e = *entries[todo[i]];
-    out.files[todo[i]].content = hashed[i].digest;
+    const Entry& e = *files[todo[i]].entry;
+    out.contents[todo[i]] = hashed[i].digest.bytes();
     ++local.files_read;
     local.bytes_read += hashed[i].bytes;
     bool racy = e.mtime_ns >= racy_from || e.ctime_ns >= racy_from;
@@ -219,7 +261,7 @@ Result<ContentChecksum> checksum(const Context& ctx, const Selection& selection,
       options.cache->record(e.path, key_of(e), hashed[i].digest);
   }
   if (options.cache) TRY(options.cache->commit());
-  out.digest = digest_of(out.files);
+  out.digest = digest_of(selection, out.contents);
   if (stats) {
     stats->files += local.files;
     stats->cache_hits += local.cache_hits;
@@ -228,6 +270,17 @@ Result<ContentChecksum> checksum(const Context& ctx, const Selection& selection,
     stats->racy += local.racy;
   }
   return out;
+}
+
+std::vector<FileRecord> file_records(const Selection& selection, const ContentChecksum& sum) {
+  std::vector<FileRecord> records;
+  records.reserve(selection.files.size());
+  for (size_t i = 0; i < selection.files.size(); ++i) {
+    const auto& file = selection.files[i];
+    records.push_back(record_of(*file.entry, file.dest));
+    if (file.entry->type == FileType::regular) records.back().content = Digest::from_bytes(sum.contents[i]);
+  }
+  return records;
 }
 
 Status prune_stat_cache(const Context& ctx, StatCache& cache) {

@@ -181,6 +181,12 @@ size_t StatCache::find(std::string_view path, size_t* hint) const {
 }
 
 std::optional<Digest> StatCache::lookup(std::string_view path, const StatKey& key, size_t* hint) const {
+  auto bytes = lookup_bytes(path, key, hint);
+  if (!bytes) return std::nullopt;
+  return Digest::from_bytes(*bytes);
+}
+
+std::optional<DigestBytes> StatCache::lookup_bytes(std::string_view path, const StatKey& key, size_t* hint) const {
   std::optional<Row> row;
   if (auto it = m_changes.find(path); it != m_changes.end()) {
     row = it->second;
@@ -188,7 +194,7 @@ std::optional<Digest> StatCache::lookup(std::string_view path, const StatKey& ke
     row = row_at(i);
   }
   if (!row || !(row->key == key)) return std::nullopt;
-  return Digest::from_bytes(row->digest);
+  return row->digest;
 }
 
 bool StatCache::live(std::string_view path) {

@@ -36,9 +36,12 @@ struct FileRecord {
   bool operator==(const FileRecord&) const = default;
 };
 
+/// What a checksum found. The per-file records are not made here: a cache hit never needs
+/// them (only a miss is explained by them), and 20,000 of them cost more than the hashing of
+/// a warm context. `file_records` makes them from the same selection.
 struct ContentChecksum {
   Digest digest;
-  std::vector<FileRecord> files;
+  std::vector<DigestBytes> contents;  ///< per selected file: its content digest (zeros unless regular)
 };
 
 /// Counters of one or more checksum calls (tests and reports assert on them).
@@ -60,6 +63,9 @@ struct ChecksumOptions {
 /// transaction. Adds to `*stats` when given.
 Result<ContentChecksum> checksum(const Context& ctx, const Selection& selection,
                                  const ChecksumOptions& options = {}, HashStats* stats = nullptr);
+
+/// The records of the files `sum` was computed over (`selection` as given to `checksum`).
+std::vector<FileRecord> file_records(const Selection& selection, const ContentChecksum& sum);
 
 /// Removes stat cache rows of files no longer in the context (deleted or now ignored) and
 /// commits. Call it after a build's checksums. Rows are looked at only when there are more

@@ -48,6 +48,9 @@ namespace cbuild::context {
 
 constexpr int k_stat_cache_version = 2;
 
+/// The 32 raw bytes of a SHA-256 content digest.
+using DigestBytes = std::array<uint8_t, 32>;
+
 /// The stat data a cached digest is valid for.
 struct StatKey {
   uint64_t size = 0;
@@ -77,6 +80,8 @@ class StatCache {
   /// caller visiting paths in walk order then finds each with one comparison. Thread-safe
   /// against other lookups (each thread with its own hint), not against changes.
   std::optional<Digest> lookup(std::string_view path, const StatKey& key, size_t* hint = nullptr) const;
+  /// As lookup, the raw bytes (no digest text to format for each of 20,000 files).
+  std::optional<DigestBytes> lookup_bytes(std::string_view path, const StatKey& key, size_t* hint = nullptr) const;
   /// Buffers a row for the next commit.
   void record(std::string_view path, const StatKey& key, const Digest& digest);
   /// Buffers the removal of a row (a file gone from the context).
@@ -96,7 +101,7 @@ class StatCache {
  private:
   struct Row {
     StatKey key;
-    std::array<uint8_t, 32> digest;
+    DigestBytes digest;
     bool operator==(const Row&) const = default;
   };
   struct WalkLess {

@@ -32,11 +32,17 @@ void populate(const ContextDir& d) {
 
 struct Sum {
   ContentChecksum sum;
+  std::vector<FileRecord> files;
   HashStats stats;
 };
 
-Sum sum_of(const ContextDir& d, std::vector<std::string> sources, StatCache* cache = nullptr,
-           int64_t now = 0) {
+/// A scanned context and a selection in it (which points into the context).
+struct Scanned {
+  Context ctx;
+  Selection sel;
+};
+
+Scanned scan_and_select(const ContextDir& d, std::vector<std::string> sources) {
   auto m = PatternMatcher::create({});
   auto ctx = Context::scan(d.root(), *m);
   REQUIRE(ctx.ok());
@@ -44,13 +50,20 @@ Sum sum_of(const ContextDir& d, std::vector<std::string> sources, StatCache* cac
   opt.sources = std::move(sources);
   auto sel = select_files(*ctx, opt);
   REQUIRE(sel.ok());
+  return {std::move(*ctx), std::move(*sel)};
+}
+
+Sum sum_of(const ContextDir& d, std::vector<std::string> sources, StatCache* cache = nullptr,
+           int64_t now = 0) {
+  auto [ctx, sel] = scan_and_select(d, std::move(sources));
   Sum out;
   ChecksumOptions copt;
   copt.cache = cache;
   copt.now_ns = now ? now : later();
-  auto r = checksum(*ctx, *sel, copt, &out.stats);
+  auto r = checksum(ctx, sel, copt, &out.stats);
   REQUIRE(r.ok());
   out.sum = std::move(*r);
+  out.files = file_records(sel, out.sum);
   return out;
 }
 
@@ -69,7 +82,7 @@ TEST_CASE("the checksum ignores mtimes", "[checksum]") {
   d.file("Cargo.toml", "[package]\nname = \"x\"\n");  // rewritten with identical content
   auto after = sum_of(d, {"."});
   CHECK(before.sum.digest == after.sum.digest);
-  CHECK(diff(before.sum.files, after.sum.files).empty());
+  CHECK(diff(before.files, after.files).empty());
 }
 
 TEST_CASE("the checksum sees content and mode and link targets and new or removed files", "[checksum]") {
@@ -81,7 +94,7 @@ TEST_CASE("the checksum sees content and mode and link targets and new or remove
     d.file("src/main.rs", "fn main() { println!(); }\n");
     auto s = sum_of(d, {"."});
     CHECK(s.sum.digest != base.sum.digest);
-    auto delta = diff(base.sum.files, s.sum.files);
+    auto delta = diff(base.files, s.files);
     CHECK(delta.changed == std::vector<std::string>{"src/main.rs"});
     CHECK(delta.explain() == "file changed: src/main.rs");
   }
@@ -89,7 +102,7 @@ TEST_CASE("the checksum sees content and mode and link targets and new or remove
     REQUIRE(::chmod((d.root() / "src/lib.rs").c_str(), 0755) == 0);
     auto s = sum_of(d, {"."});
     CHECK(s.sum.digest != base.sum.digest);
-    CHECK(diff(base.sum.files, s.sum.files).changed == std::vector<std::string>{"src/lib.rs"});
+    CHECK(diff(base.files, s.files).changed == std::vector<std::string>{"src/lib.rs"});
   }
   SECTION("setuid bit") {
     REQUIRE(::chmod((d.root() / "src/lib.rs").c_str(), 04644) == 0);
@@ -100,19 +113,19 @@ TEST_CASE("the checksum sees content and mode and link targets and new or remove
     d.symlink("lib.rs", "src/link.rs");
     auto s = sum_of(d, {"."});
     CHECK(s.sum.digest != base.sum.digest);
-    CHECK(diff(base.sum.files, s.sum.files).explain() == "file changed: src/link.rs");
+    CHECK(diff(base.files, s.files).explain() == "file changed: src/link.rs");
   }
   SECTION("new file") {
     d.file("src/new.rs", "");
     auto s = sum_of(d, {"."});
     CHECK(s.sum.digest != base.sum.digest);
-    CHECK(diff(base.sum.files, s.sum.files).explain() == "file added: src/new.rs");
+    CHECK(diff(base.files, s.files).explain() == "file added: src/new.rs");
   }
   SECTION("removed file") {
     d.remove("Cargo.toml");
     auto s = sum_of(d, {"."});
     CHECK(s.sum.digest != base.sum.digest);
-    CHECK(diff(base.sum.files, s.sum.files).explain() == "file removed: Cargo.toml");
+    CHECK(diff(base.files, s.files).explain() == "file removed: Cargo.toml");
   }
   SECTION("a file outside the selection does not count") {
     d.file("Cargo.toml", "changed");
@@ -128,22 +141,22 @@ TEST_CASE("per-file records name type and mode and content", "[checksum]") {
   ContextDir d;
   populate(d);
   auto s = sum_of(d, {"src"});
-  REQUIRE(s.sum.files.size() == 3);
-  const auto& lib = s.sum.files[0];
+  REQUIRE(s.files.size() == 3);
+  const auto& lib = s.files[0];
   CHECK(lib.path == "src/lib.rs");
   CHECK(lib.dest == "lib.rs");
   CHECK(lib.type == FileType::regular);
   CHECK(lib.mode == 0644);
   CHECK(lib.content == Digest::of("pub fn f() {}\n"));
-  CHECK(s.sum.files[1].type == FileType::symlink);
-  CHECK(s.sum.files[1].link_target == "main.rs");
+  CHECK(s.files[1].type == FileType::symlink);
+  CHECK(s.files[1].link_target == "main.rs");
   CHECK(s.stats.files == 2);
   CHECK(s.stats.files_read == 2);
 
-  auto bytes = records_to_bytes(s.sum.files);
+  auto bytes = records_to_bytes(s.files);
   auto back = records_from_bytes(bytes);
   REQUIRE(back.ok());
-  CHECK(*back == s.sum.files);
+  CHECK(*back == s.files);
   // Every truncation is an error, never a shorter list; so is another format.
   for (size_t n = 0; n < bytes.size(); ++n) CHECK_FALSE(records_from_bytes(std::string_view(bytes).substr(0, n)).ok());
   CHECK_FALSE(records_from_bytes(bytes + "x").ok());
@@ -157,7 +170,7 @@ TEST_CASE("per-file records name type and mode and content", "[checksum]") {
     damaged[at] = static_cast<char>(damaged[at] ^ 0x10);
     auto read = records_from_bytes(damaged);
     caught += read.ok() ? 0 : 1;
-    CHECK((!read.ok() || *read == s.sum.files));
+    CHECK((!read.ok() || *read == s.files));
   }
   CHECK(caught + 4 >= bytes.size() - 17);
 }
@@ -176,7 +189,7 @@ TEST_CASE("an unchanged rescan reads no file content", "[checksum][stat-cache]")
   for (int i = 0; i < 20; ++i) d.file(fmt::format("many/f{:02}", i), fmt::format("content {}", i));
   TempDir db_dir = TempDir::create("cbuild-statcache-").value();
   fs::path db = db_dir.path() / "contexts" / "ctx.stat";
-  ContentChecksum cold;
+  Sum cold;
   {
     auto cache = StatCache::open(db);
     REQUIRE(cache.ok());
@@ -184,7 +197,7 @@ TEST_CASE("an unchanged rescan reads no file content", "[checksum][stat-cache]")
     CHECK(s.stats.files == 23);
     CHECK(s.stats.files_read == 23);
     CHECK(s.stats.cache_hits == 0);
-    cold = s.sum;
+    cold = s;
   }
   struct stat before;
   REQUIRE(::stat(db.c_str(), &before) == 0);
@@ -195,7 +208,7 @@ TEST_CASE("an unchanged rescan reads no file content", "[checksum][stat-cache]")
   CHECK(warm.stats.cache_hits == 23);
   CHECK(warm.stats.files_read == 0);
   CHECK(warm.stats.bytes_read == 0);
-  CHECK(warm.sum.digest == cold.digest);
+  CHECK(warm.sum.digest == cold.sum.digest);
   {
     // Nothing changed: the checksum and the pruning after it leave the file as it was.
     auto m = PatternMatcher::create({});
@@ -240,7 +253,7 @@ TEST_CASE("an unchanged rescan reads no file content", "[checksum][stat-cache]")
     auto s = sum_of(d, {"."}, &*cache);
     CHECK(s.stats.files_read == 1);
     CHECK(s.stats.cache_hits == 22);
-    CHECK(s.sum.digest == cold.digest);
+    CHECK(s.sum.digest == cold.sum.digest);
     auto again = sum_of(d, {"."}, &*cache);
     CHECK(again.stats.files_read == 0);
   }
@@ -248,8 +261,8 @@ TEST_CASE("an unchanged rescan reads no file content", "[checksum][stat-cache]")
     d.file("many/f07", "new content");
     auto s = sum_of(d, {"."}, &*cache);
     CHECK(s.stats.files_read == 1);
-    CHECK(s.sum.digest != cold.digest);
-    CHECK(diff(cold.files, s.sum.files).explain() == "file changed: many/f07");
+    CHECK(s.sum.digest != cold.sum.digest);
+    CHECK(diff(cold.files, s.files).explain() == "file changed: many/f07");
   }
   SECTION("pruning forgets files gone from the context") {
     d.remove("many");
@@ -303,24 +316,19 @@ TEST_CASE("racy files are hashed again on the next scan", "[checksum][stat-cache
 TEST_CASE("many changed files are hashed on two threads with the same result", "[checksum]") {
   ContextDir d;
   for (int i = 0; i < 64; ++i) d.file(fmt::format("f{:02}", i), std::string(10'000 + i, char('a' + i % 26)));
-  auto m = PatternMatcher::create({});
-  auto ctx = Context::scan(d.root(), *m);
-  REQUIRE(ctx.ok());
-  SelectOptions opt;
-  opt.sources = {"."};
-  auto sel = select_files(*ctx, opt);
-  REQUIRE(sel.ok());
+  auto [ctx, sel] = scan_and_select(d, {"."});
   ChecksumOptions one_thread;
   one_thread.threads = 1;
   ChecksumOptions two_threads;
   two_threads.threads = 2;
-  auto a = checksum(*ctx, *sel, one_thread);
-  auto b = checksum(*ctx, *sel, two_threads);
+  auto a = checksum(ctx, sel, one_thread);
+  auto b = checksum(ctx, sel, two_threads);
   REQUIRE(a.ok());
   REQUIRE(b.ok());
   CHECK(a->digest == b->digest);
-  CHECK(a->files == b->files);
-  CHECK(b->files[5].content == Digest::of(std::string(10'005, 'f')));
+  auto b_files = file_records(sel, *b);
+  CHECK(file_records(sel, *a) == b_files);
+  CHECK(b_files[5].content == Digest::of(std::string(10'005, 'f')));
 }
 
 TEST_CASE("the checksum is KeyHasher's field-tagged encoding of the records", "[checksum]") {
@@ -335,4 +343,78 @@ TEST_CASE("the checksum is KeyHasher's field-tagged encoding of the records", "[
   h.add("uid", int64_t(::geteuid())).add("gid", int64_t(::getegid()));
   h.add("content", Digest::of("#!/bin/sh\n").str());
   CHECK(s.sum.digest == h.finish());
+}
+
+namespace {
+
+/// The checksum written out from the records with KeyHasher (see the test above), for any
+/// records: cache keys of every existing store depend on the digest staying the same.
+Digest reference_digest(const std::vector<FileRecord>& files) {
+  KeyHasher h(k_checksum_version);
+  for (const auto& f : files) {
+    h.add("dest", f.dest).add("type", to_string(f.type)).add("mode", int64_t{f.mode});
+    h.add("uid", int64_t{f.uid}).add("gid", int64_t{f.gid});
+    if (f.type == FileType::symlink) h.add("link", f.link_target);
+    if (f.rdev) h.add("rdev", static_cast<int64_t>(f.rdev));
+    if (f.type == FileType::regular) h.add("content", f.content.str());
+  }
+  return h.finish();
+}
+
+}  // namespace
+
+TEST_CASE("the digest is the field-tagged hash of the file records", "[checksum]") {
+  ContextDir d;
+  populate(d);
+  d.file("empty", "");
+  d.dir("sub/deeper");
+  d.symlink("/abs/target", "sub/abs");
+  ::chmod((d.root() / "Cargo.toml").c_str(), 04755);
+  for (const auto& sources : std::vector<std::vector<std::string>>{{"."}, {"src"}, {"src/lib.rs", "sub"}}) {
+    auto s = sum_of(d, sources);
+    CHECK(s.sum.digest == reference_digest(s.files));
+  }
+  // The same from the stat cache (contents not read).
+  TempDir db_dir = TempDir::create("cbuild-statcache-").value();
+  auto cache = StatCache::open(db_dir.path() / "ctx.stat");
+  REQUIRE(cache.ok());
+  auto cold = sum_of(d, {"."}, &*cache);
+  auto warm = sum_of(d, {"."}, &*cache);
+  CHECK(warm.stats.files_read == 0);
+  CHECK(warm.sum.digest == reference_digest(warm.files));
+  CHECK(warm.files == cold.files);
+}
+
+TEST_CASE("a big warm selection is looked up on two threads with the same result", "[checksum][stat-cache]") {
+  ContextDir d;
+  for (int dir = 0; dir < 5; ++dir)
+    for (int i = 0; i < 1000; ++i) d.file(fmt::format("d{}/f{:04}", dir, i), fmt::format("{}/{}", dir, i));
+  d.symlink("d0/f0000", "link");
+  TempDir db_dir = TempDir::create("cbuild-statcache-").value();
+  auto cache = StatCache::open(db_dir.path() / "ctx.stat");
+  REQUIRE(cache.ok());
+  auto cold = sum_of(d, {"."}, &*cache);
+  REQUIRE(cold.stats.files_read == 5000);
+  d.file("d3/f0500", "changed");  // one file to read, in the second half
+  auto [ctx, sel] = scan_and_select(d, {"."});
+  auto sum_with = [&](unsigned threads, HashStats& stats) {
+    ChecksumOptions copt;
+    copt.cache = &*cache;
+    copt.now_ns = later();
+    copt.threads = threads;
+    auto r = checksum(ctx, sel, copt, &stats);
+    REQUIRE(r.ok());
+    return std::move(*r);
+  };
+  HashStats one_stats, two_stats;
+  auto one = sum_with(1, one_stats);
+  auto two = sum_with(2, two_stats);
+  CHECK(one_stats.files_read == 1);
+  CHECK(two_stats.files_read == 0);  // recorded by the first
+  CHECK(two_stats.cache_hits == 5000);
+  CHECK(one.digest == two.digest);
+  CHECK(one.contents == two.contents);
+  auto records = file_records(sel, two);
+  CHECK(two.digest == reference_digest(records));
+  CHECK(diff(cold.files, records).explain() == "file changed: d3/f0500");
 }
