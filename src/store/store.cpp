@@ -3,7 +3,10 @@
 #include "cbuild/util/fs.hpp"
 #include "impl.hpp"
 
+#include <fcntl.h>
+#include <linux/fs.h>
 #include <pwd.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -123,6 +126,20 @@ fs::path resolve_root(const std::string& root) { return root.empty() ? default_r
 
 namespace {
 
+/// Marks `dir` as the top of directory hierarchies for ext4's Orlov allocator
+/// (FS_TOPDIR_FL, `chattr +T`): each session directory (or cache mount) made in it then goes
+/// to a block group of its own. Without it every step's tree is created in the group of `tmp/`, where a prune
+/// has just freed thousands of inodes; on ext4 without a journal, allocation skips inodes
+/// deleted in the last 5 minutes one by one, and a 20,000-file COPY after a prune took
+/// 7-13 s instead of 2 s. Other filesystems have no such flag: nothing to do.
+void mark_top_directory(const fs::path& dir) {
+  UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  int flags = 0;
+  if (!fd || ::ioctl(fd.get(), FS_IOC_GETFLAGS, &flags) != 0 || (flags & FS_TOPDIR_FL)) return;
+  flags |= FS_TOPDIR_FL;
+  (void)::ioctl(fd.get(), FS_IOC_SETFLAGS, &flags);
+}
+
 /// Removes `path` when nothing wrote it for a minute: a temp file whose writer was killed
 /// (a live writer finishes within milliseconds).
 void remove_if_stale(const fs::path& path, int64_t now) {
@@ -217,6 +234,7 @@ Result<Store> Store::open(const fs::path& root, TreeRemover remover) {
     if (auto st = migrate(*impl); !st.ok())
       return std::move(st).error().wrap("open store `{}`", impl->root.string());
   }
+  for (const fs::path& dir : {impl->tmp_dir(), impl->cache_mounts_dir()}) mark_top_directory(dir);
   impl->clean_dead_sessions();
   return Store(std::move(impl));
 }

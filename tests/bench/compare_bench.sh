@@ -10,7 +10,8 @@
 #   bigwrite  one RUN writing $BIG_MB MB of random data into one layer, without cache; commit
 #             time = build time - the command's own time (printed from inside the step)
 #   edits     a 10-edit sequence, hit rate per tool (cbuild compare, docker builders only)
-# Timed builds run RUNS times per tool, tools interleaved within each run. Prints medians,
+# Timed builds run RUNS times per tool, tools interleaved within each run (each run starting with
+# the next tool), each after a `sync`, so no tool pays for the writeback of the one before. Prints medians,
 # min-max and cbuild's ratio to each peer, cbuild's peak RSS per scenario (the cbuild process
 # tree, RUN steps included), the issue's targets against BuildKit; writes the same as JSON.
 # Installs `time`, mmdebstrap and buildah with apt-get when missing (root; INSTALL=0 skips);
@@ -49,6 +50,7 @@ now() { echo "$EPOCHREALTIME"; }  # no process: a fork would count in every meas
 timed() {
   local scenario=$1 tool=$2 t0
   shift 2
+  sync  # the writeback of earlier builds and prunes is not charged to this one
   t0=$(now)
   build "$tool" "$@"
   last_seconds=$(bc -l <<<"$(now) - $t0")
@@ -56,13 +58,15 @@ timed() {
   if [ "$tool" = cbuild ]; then echo "rss $scenario $(jq .totals.peak_rss_kb "$work/report.json")" >>"$results"; fi
 }
 # each_run SCENARIO PREPARE FEATURE CTX [FLAGS]: RUNS rounds of PREPARE (a command) then one
-# timed build per tool supporting FEATURE.
+# timed build per tool supporting FEATURE; each round starts with the next tool, so no tool
+# always comes first after PREPARE.
 each_run() {
-  local scenario=$1 prepare=$2 feature=$3 i tool
+  local scenario=$1 prepare=$2 feature=$3 i j tool
   shift 3
   for ((i = 0; i < runs; i++)); do
     $prepare
-    for tool in "${tools[@]}"; do
+    for ((j = 0; j < ${#tools[@]}; j++)); do
+      tool=${tools[$(((i + j) % ${#tools[@]}))]}
       supports "$tool" "$feature" || continue
       echo "$scenario: $tool run $((i + 1))/$runs" >&2
       timed "$scenario" "$tool" "$@"

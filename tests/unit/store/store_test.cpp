@@ -4,6 +4,8 @@
 
 #include <sqlite3.h>
 #include <fcntl.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 
 #include <cstdlib>
@@ -97,6 +99,19 @@ TEST_CASE("open removes a stat cache's temp file a killed writer left, not a fre
   CHECK_FALSE(fs::exists(old_temp));
   CHECK(fs::exists(new_temp));  // its writer may still be at work
   CHECK(fs::exists(cache));
+}
+
+TEST_CASE("the temp directory spreads sessions over the disk where the filesystem can", "[store]") {
+  StoreDir dir;
+  Store store = dir.open();
+  UniqueFd fd(::open((dir.root() / "tmp").c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  REQUIRE(fd);
+  int flags = 0;
+  if (::ioctl(fd.get(), FS_IOC_GETFLAGS, &flags) != 0) {
+    CHECK((errno == ENOTTY || errno == EOPNOTSUPP || errno == EINVAL));  // tmpfs and the like: no flags
+    return;
+  }
+  CHECK((flags & FS_TOPDIR_FL) != 0);  // ext2/3/4: chattr +T, Orlov allocation below it
 }
 
 TEST_CASE("transactions commit together, roll back together, and nest", "[store]") {
