@@ -165,25 +165,12 @@ class FieldHasher {
   Sha256 m_sha;
 };
 
-/// Digest::str() of raw digest bytes ("sha256:<hex>"), written into `text`: no string for
-/// each of 20,000 files.
-std::string_view digest_text(const DigestBytes& raw, std::array<char, 71>& text) {
-  static constexpr std::string_view k_prefix = "sha256:";
-  static constexpr char k_hex[] = "0123456789abcdef";
-  char* out = std::copy(k_prefix.begin(), k_prefix.end(), text.begin());
-  for (uint8_t b : raw) {
-    *out++ = k_hex[b >> 4];
-    *out++ = k_hex[b & 15];
-  }
-  return {text.data(), text.size()};
-}
-
 /// The hashed fields of each file are those of its FileRecord (record_of), taken from the
 /// entry directly.
 Digest digest_of(const Selection& selection, const std::vector<DigestBytes>& contents) {
   FieldHasher b;
   b.add("version", k_checksum_version);
-  std::array<char, 71> text;
+  std::array<char, Digest::k_text_size> text;
   // Type, mode and owner are mostly the same from file to file: their encoding is kept
   // from the previous file when they are.
   std::string meta;
@@ -205,7 +192,7 @@ Digest digest_of(const Selection& selection, const std::vector<DigestBytes>& con
     b.add_encoded(meta);
     if (e.type == FileType::symlink) b.add("link", e.link_target);
     if (uint64_t rdev = rdev_of(e)) b.add("rdev", rdev);
-    if (e.type == FileType::regular) b.add("content", digest_text(contents[i], text));
+    if (e.type == FileType::regular) b.add("content", Digest::text_of(contents[i], text));
   }
   return b.finish();
 }

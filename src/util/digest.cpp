@@ -33,16 +33,20 @@ Digest Digest::of(std::string_view data) {
   return sha.finish();
 }
 
-Digest Digest::from_bytes(const std::array<uint8_t, 32>& raw) {
+std::string_view Digest::text_of(const std::array<uint8_t, 32>& raw, std::array<char, k_text_size>& text) {
   static constexpr char k_hex[] = "0123456789abcdef";
-  std::string text(k_prefix.size() + 2 * raw.size(), '\0');
-  std::copy(k_prefix.begin(), k_prefix.end(), text.begin());
-  char* out = text.data() + k_prefix.size();
+  static_assert(k_text_size == k_prefix.size() + 64);
+  char* out = std::copy(k_prefix.begin(), k_prefix.end(), text.begin());
   for (uint8_t b : raw) {
     *out++ = k_hex[b >> 4];
     *out++ = k_hex[b & 15];
   }
-  return Digest(std::move(text));
+  return {text.data(), text.size()};
+}
+
+Digest Digest::from_bytes(const std::array<uint8_t, 32>& raw) {
+  std::array<char, k_text_size> text;
+  return Digest(std::string(text_of(raw, text)));
 }
 
 std::array<uint8_t, 32> Digest::bytes() const {

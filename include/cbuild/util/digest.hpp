@@ -20,6 +20,10 @@ class Digest {
   static Digest of(std::string_view data);
   /// The digest with these 32 raw SHA-256 bytes.
   static Digest from_bytes(const std::array<uint8_t, 32>& raw);
+  /// The text of `from_bytes(raw)` ("sha256:<hex>") written into `text`, without a string:
+  /// for hashing the digests of many files.
+  static constexpr size_t k_text_size = 71;
+  static std::string_view text_of(const std::array<uint8_t, 32>& raw, std::array<char, k_text_size>& text);
 
   const std::string& str() const { return m_text; }  ///< "sha256:abcd..."
   std::string_view hex() const;                       ///< the 64 hex characters
