@@ -32,12 +32,6 @@ std::string join_rel(std::string_view dir, std::string_view name) {
   return fmt::format("{}/{}", dir, name);
 }
 
-/// A file an item may take from the previous result (CopyReuse).
-struct PreviousFile {
-  std::string dir;    ///< its directory in the previous result
-  int64_t size = -1;  ///< -1: not reusable
-};
-
 /// A directory of the copied tree, whose mode and times are set once it is filled.
 struct PendingDir {
   std::string rel;  // relative to the destination directory
@@ -94,7 +88,7 @@ class Copier {
     size_t from = std::max(m_prefetched, i + 1), to = std::min(m_req.items.size(), from + k_window);
     std::vector<std::string> paths;
     for (size_t j = from; j < to; ++j)
-      if (!m_req.items[j].source.empty() && !reusable(m_req.items[j])) paths.push_back(m_req.items[j].source.string());
+      if (!m_req.items[j].source.empty() && reusable_size(m_req.items[j]) < 0) paths.push_back(m_req.items[j].source.string());
     m_prefetch.add(AT_FDCWD, std::move(paths));
     m_prefetched = to;
   }
@@ -145,9 +139,9 @@ class Copier {
       auto [parent, name] = copy_split_parent(rel);
       return write_inline(TRY(parent_fd(parent)), name, rel, *item.content, item.mtime_sec);
     }
-    if (const auto* prev = reusable(item)) {
+    if (int64_t size = reusable_size(item); size >= 0) {
       auto [parent, name] = copy_split_parent(rel);
-      if (TRY(defer_to_previous(TRY(parent_fd(parent)), name, parent, *prev))) return {};
+      if (TRY(defer_to_previous(TRY(parent_fd(parent)), name, parent, size))) return {};
     }
     struct stat st {};
     if (::lstat(item.source.c_str(), &st) != 0)
@@ -212,23 +206,23 @@ class Copier {
     return {};
   }
 
-  /// An item check_reusable() found in the previous result as this copy would write it.
-  const PreviousFile* reusable(const CopyItem& item) const {
-    if (m_reusable.empty()) return nullptr;
-    const PreviousFile& p = m_reusable[static_cast<size_t>(&item - m_req.items.data())];
-    return p.size >= 0 ? &p : nullptr;
+  /// The size of an item check_reusable() found in the previous result as this copy would
+  /// write it; -1 for any other item.
+  int64_t reusable_size(const CopyItem& item) const {
+    return m_reusable.empty() ? -1 : m_reusable[static_cast<size_t>(&item - m_req.items.data())];
   }
 
   /// Which items the previous result holds as this copy would write them (see CopyReuse):
   /// checked before the copy, on two threads (the checks only read).
   Status check_reusable() {
-    const std::string* dest = TRY(dest_in_root());
+    auto dest = dest_in_root();
     if (!dest) return {};
     m_shared_targets = targets_shared(m_req.items);
-    m_reusable.assign(m_req.items.size(), PreviousFile{});
-    const std::string previous = (m_req.reuse->previous / *dest).string();
+    m_reusable.assign(m_req.items.size(), -1);
+    m_previous_root = join_rel(m_req.reuse->previous.string(), *dest);
+    m_upper_root = join_rel(m_req.reuse->upper.string(), *dest);
     auto check = [&](size_t begin, size_t end) -> Status {
-      std::string parent_open;
+      std::optional<std::string> parent_open;  // the directory open as parent_fd, below the destination
       UniqueFd parent_fd;
       for (size_t i = begin; i < end; ++i) {
         const CopyItem& item = m_req.items[i];
@@ -236,10 +230,9 @@ class Copier {
         std::string rel = copy_clean_path(item.rel);
         if (rel.empty() || !m_req.reuse->unchanged.count(rel)) continue;
         auto [parent, leaf] = copy_split_parent(rel);
-        std::string from_dir = parent.empty() ? previous : previous + "/" + parent;
-        if (!parent_fd || parent_open != from_dir) {
-          parent_fd.reset(::open(from_dir.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-          parent_open = from_dir;
+        if (parent_open != parent) {
+          parent_fd.reset(::open(join_rel(m_previous_root, parent).c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+          parent_open = parent;
         }
         struct stat st {}, prev {};
         if (!parent_fd || ::lstat(item.source.c_str(), &st) != 0 || !S_ISREG(st.st_mode) ||
@@ -250,10 +243,10 @@ class Copier {
             prev.st_mtim.tv_nsec != st.st_mtim.tv_nsec || (prev.st_mode & 07777) != wanted_mode(st) ||
             prev.st_uid != uid || prev.st_gid != gid)
           continue;
-        std::string from = from_dir + "/" + leaf;
-        if (::llistxattr(item.source.c_str(), nullptr, 0) != 0 || ::llistxattr(from.c_str(), nullptr, 0) != 0)
+        if (::llistxattr(item.source.c_str(), nullptr, 0) != 0 ||
+            ::llistxattr(join_rel(m_previous_root, rel).c_str(), nullptr, 0) != 0)
           continue;
-        m_reusable[i] = {std::move(from_dir), st.st_size};
+        m_reusable[i] = st.st_size;
       }
       return {};
     };
@@ -267,20 +260,20 @@ class Copier {
     return second;
   }
 
-  /// Leaves a reusable file for link_reused, unless something is at its target in the root
-  /// (when that may differ from the previous copy's) or its directory is missing above.
-  Result<bool> defer_to_previous(int pfd, const std::string& name, const std::string& parent,
-                                 const PreviousFile& prev) {
+  /// Leaves a reusable file of `size` bytes for link_reused, unless something is at its
+  /// target in the root (when that may differ from the previous copy's) or its directory is
+  /// missing above.
+  Result<bool> defer_to_previous(int pfd, const std::string& name, const std::string& parent, int64_t size) {
     if (!m_req.reuse->same_parent || m_shared_targets) {
       struct stat cur {};
       if (::fstatat(pfd, name.c_str(), &cur, AT_SYMLINK_NOFOLLOW) == 0 || errno != ENOENT) return false;
     }
-    const std::string* to = TRY(upper_dir(parent));
+    const std::string* to = upper_dir(parent);
     if (!to) return false;
     if (m_stats.reused.empty() || m_stats.reused.back().to != *to)
-      m_stats.reused.push_back({prev.dir, *to, {}});
+      m_stats.reused.push_back({join_rel(m_previous_root, parent), *to, {}});
     m_stats.reused.back().names.push_back(name);
-    m_stats.bytes += static_cast<uint64_t>(prev.size);
+    m_stats.bytes += static_cast<uint64_t>(size);
     ++m_stats.files;
     ++m_stats.files_reused;
     return true;
@@ -288,12 +281,9 @@ class Copier {
 
   /// The directory `parent` (below the destination) in the upper directory; null when it is
   /// not there. The items of one directory come together, so the last one is kept.
-  Result<const std::string*> upper_dir(const std::string& parent) {
-    if (m_upper_parent && *m_upper_parent == parent) return &m_upper_path;
-    const std::string* dest = TRY(dest_in_root());
-    if (!dest) return nullptr;
-    std::string path = (m_req.reuse->upper / *dest / parent).string();
-    while (path.ends_with('/')) path.pop_back();
+  const std::string* upper_dir(const std::string& parent) {
+    if (m_upper_parent == parent) return &m_upper_path;
+    std::string path = join_rel(m_upper_root, parent);
     struct stat st {};
     // Not kept when missing: copying a file of the directory may yet create it above.
     if (::lstat(path.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) return nullptr;
@@ -314,18 +304,14 @@ class Copier {
 
   /// The destination directory's symlink-free path relative to the root; null when it
   /// cannot be told (reuse is then skipped).
-  Result<const std::string*> dest_in_root() {
-    if (!m_dest_rel) {
-      std::string real(PATH_MAX, '\0');
-      ssize_t n = ::readlink(copy_fd_path(m_dest_fd.get()).c_str(), real.data(), real.size());
-      std::string root = m_root.path().string();
-      real.resize(n < 0 ? 0 : static_cast<size_t>(n));
-      if (n > 0 && (real == root || real.starts_with(root + "/")))
-        m_dest_rel = copy_clean_path(std::string_view(real).substr(root.size()));
-      else
-        m_dest_rel = std::optional<std::string>();
-    }
-    return *m_dest_rel ? &**m_dest_rel : nullptr;
+  std::optional<std::string> dest_in_root() const {
+    std::string real(PATH_MAX, '\0');
+    ssize_t n = ::readlink(copy_fd_path(m_dest_fd.get()).c_str(), real.data(), real.size());
+    std::string root = m_root.path().string();
+    real.resize(n < 0 ? 0 : static_cast<size_t>(n));
+    if (n > 0 && (real == root || real.starts_with(root + "/")))
+      return copy_clean_path(std::string_view(real).substr(root.size()));
+    return std::nullopt;
   }
 
   Status write_inline(int pfd, const std::string& name, const std::string& rel, const std::string& content,
@@ -445,9 +431,9 @@ class Copier {
   std::string m_parent;
   UniqueFd m_parent_fd;
   std::vector<PendingDir> m_dirs;
-  std::optional<std::optional<std::string>> m_dest_rel;  // dest_in_root, once known
-  std::vector<PreviousFile> m_reusable;                  // check_reusable, by item
+  std::vector<int64_t> m_reusable;                       // check_reusable: sizes by item
   bool m_shared_targets = false;                         // targets_shared(items), with reuse
+  std::string m_previous_root, m_upper_root;             // the destination in both, with reuse
   std::optional<std::string> m_upper_parent;             // upper_dir, the last one
   std::string m_upper_path;
   size_t m_prefetched = 0;                               // items queued for read-ahead
