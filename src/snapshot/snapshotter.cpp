@@ -105,31 +105,24 @@ std::string probe_key(const fs::path& scratch) {
                      static_cast<uint64_t>(st.st_dev));
 }
 
-/// Mounts a test overlay in a user namespace under `scratch`: why it failed, or nothing.
-std::optional<std::string> probe_overlay(const fs::path& scratch) {
-  auto dir = TempDir::create("cbuild-probe-", scratch);
-  Status s = dir ? Status{} : Status(dir.error());
+/// Mounts a test overlay in a user namespace under `scratch`.
+Status probe_overlay(const fs::path& scratch) {
+  TempDir dir = TRY(TempDir::create("cbuild-probe-", scratch));
   // mkdtemp gives 0700: container root (an unprivileged host id as root) must pass through.
-  if (s && ::chmod(dir->path().c_str(), 0711) != 0) s = errno_error("chmod probe directory");
-  if (s) {
-    for (const char* sub : {"lower", "upper", "work", "merged"})
-      if (s) s = make_owned_dir(dir->path() / sub, nullptr);
-    if (s) {
-      auto r = executor::run_in_userns(
-          [&]() -> Result<std::string> {
-            std::string data = fmt::format("lowerdir={0}/lower,upperdir={0}/upper,workdir={0}/work,userxattr",
-                                           dir->path().string());
-            if (::mount("overlay", (dir->path() / "merged").c_str(), "overlay", 0, data.c_str()) != 0)
-              return errno_error("mount overlay");
-            return std::string();
-          },
-          nullptr, CLONE_NEWNS);
-      if (!r) s = r.error();
-      (void)executor::remove_tree_mapped(dir->path() / "work");
-    }
-  }
-  if (!s) return s.error().message;
-  return std::nullopt;
+  if (::chmod(dir.path().c_str(), 0711) != 0) return errno_error("chmod probe directory");
+  for (const char* sub : {"lower", "upper", "work", "merged"}) TRY(make_owned_dir(dir.path() / sub, nullptr));
+  auto mounted = executor::run_in_userns(
+      [&]() -> Result<std::string> {
+        std::string data =
+            fmt::format("lowerdir={0}/lower,upperdir={0}/upper,workdir={0}/work,userxattr", dir.path().string());
+        if (::mount("overlay", (dir.path() / "merged").c_str(), "overlay", 0, data.c_str()) != 0)
+          return errno_error("mount overlay");
+        return std::string();
+      },
+      nullptr, CLONE_NEWNS);
+  (void)executor::remove_tree_mapped(dir.path() / "work");
+  if (!mounted) return mounted.error();
+  return {};
 }
 
 }  // namespace
@@ -143,8 +136,10 @@ Kind choose_kind(std::optional<Kind> requested, const fs::path& scratch, std::st
     probed = true;
     std::string key = probe_key(scratch);
     if (remembered.empty() || read_file(remembered).value_or("") != key) {
-      failure = probe_overlay(scratch);
-      if (!failure && !remembered.empty()) (void)write_file_atomic(remembered, key);
+      if (Status probe = probe_overlay(scratch); !probe)
+        failure = probe.error().message;
+      else if (!remembered.empty())
+        (void)write_file_atomic(remembered, key);
     }
   }
   if (failure && notice)
