@@ -1,7 +1,6 @@
 // The context walk splits the tree between two threads: it must list the same entries, in
 // the same order and with the same errors, as one plain recursive walk.
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -9,6 +8,7 @@
 
 #include "cbuild/context/context.hpp"
 #include "context_fixture.hpp"
+#include "unit/child_process.hpp"
 
 using namespace cbuild;
 using namespace cbuild::context;
@@ -141,27 +141,9 @@ TEST_CASE("an unreadable directory fails the scan naming it, unless excluded", "
       return ctx.ok() ? std::string("ok") : ctx.error().message;
     };
     if (::geteuid() != 0) return message();
-    int fds[2];
-    REQUIRE(::pipe(fds) == 0);
-    pid_t pid = ::fork();
-    REQUIRE(pid >= 0);
-    if (pid == 0) {
-      ::close(fds[0]);
-      if (::setresgid(65534, 65534, 65534) != 0 || ::setresuid(65534, 65534, 65534) != 0) ::_exit(2);
-      std::string m = message();
-      (void)!::write(fds[1], m.data(), m.size());
-      ::_exit(0);
-    }
-    ::close(fds[1]);
-    std::string out;
-    char buf[512];
-    for (ssize_t n; (n = ::read(fds[0], buf, sizeof buf)) > 0;) out.append(buf, size_t(n));
-    ::close(fds[0]);
-    int status = 0;
-    REQUIRE(::waitpid(pid, &status, 0) == pid);
-    REQUIRE(WIFEXITED(status));
-    REQUIRE(WEXITSTATUS(status) == 0);
-    return out;
+    auto out = cbuild_test::run_in_child(message, true);
+    REQUIRE(out);
+    return *out;
   };
   std::string failed = scan_as_user({});
   CHECK(failed == fmt::format("scan context: open `{}`: Permission denied", (d.root() / "d13/secret").string()));

@@ -1,12 +1,12 @@
 #include "cbuild/layer/applier.hpp"
 
 #include <sys/sysmacros.h>
-#include <sys/wait.h>
 
 #include <catch2/catch.hpp>
 
 #include "cbuild/layer/override_stat.hpp"
 #include "cbuild/layer/writer.hpp"
+#include "unit/child_process.hpp"
 #include "unit/layer/layer_test_support.hpp"
 
 using namespace cbuild;
@@ -232,14 +232,8 @@ namespace {
 template <typename F>
 int as_nobody(F&& fn) {
   if (!is_root()) return -1;
-  pid_t pid = fork();
-  if (pid == 0) {
-    if (setresgid(65534, 65534, 65534) != 0 || setresuid(65534, 65534, 65534) != 0) _exit(99);
-    _exit(fn());
-  }
-  int status = 0;
-  waitpid(pid, &status, 0);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 98;
+  auto out = cbuild_test::run_in_child([&] { return std::to_string(fn()); }, true);
+  return out ? std::stoi(*out) : 98;
 }
 
 }  // namespace

@@ -3,12 +3,12 @@
 #include <sys/socket.h>
 #include <sys/sysmacros.h>
 #include <sys/un.h>
-#include <sys/wait.h>
 
 #include <catch2/catch.hpp>
 #include <clocale>
 
 #include "cbuild/layer/override_stat.hpp"
+#include "unit/child_process.hpp"
 #include "unit/layer/layer_test_support.hpp"
 
 using namespace cbuild;
@@ -88,21 +88,11 @@ TEST_CASE("writer is deterministic and its diffID is the sha256 of the tar") {
   CHECK(second->diff_id == first->diff_id);
 
   // Another process (other pid, fresh libarchive state) gets the same bytes.
-  int fds[2];
-  REQUIRE(pipe(fds) == 0);
-  pid_t pid = fork();
-  if (pid == 0) {
+  auto other = cbuild_test::run_in_child([&] {
     auto r = layer_diff_id(root, {});
-    std::string text = r.ok() ? r->diff_id.str() : "error";
-    (void)!::write(fds[1], text.data(), text.size());
-    _exit(0);
-  }
-  ::close(fds[1]);
-  char buf[128] = {};
-  ssize_t n = ::read(fds[0], buf, sizeof buf);
-  ::close(fds[0]);
-  waitpid(pid, nullptr, 0);
-  CHECK(std::string(buf, n > 0 ? static_cast<size_t>(n) : 0) == first->diff_id.str());
+    return r.ok() ? r->diff_id.str() : std::string("error");
+  });
+  CHECK(other.value_or("") == first->diff_id.str());
 }
 
 TEST_CASE("writer: an mtime change changes the diffID unless clamped below it") {
