@@ -240,7 +240,7 @@ Result<Executed> execute_files(const BuildEnv& env, const plan::Step& step, cons
   ex.active = TRY(env.snapshotter.prepare(f.link ? std::string() : state.snapshot));
 
   // Everything that needs the store or the parent's memory is prepared before the fork.
-  std::optional<context::Selection> selection;
+  const context::Selection* selection = nullptr;  // the files the key was computed over
   const context::Context* ctx = env.context;
   std::vector<fs::path> from_lowers;
   std::vector<std::string> local;
@@ -257,7 +257,7 @@ Result<Executed> execute_files(const BuildEnv& env, const plan::Step& step, cons
         if (!src.snapshot.empty()) from_lowers = TRY(env.snapshotter.lowerdirs(src.snapshot));
       }
     }
-    if (!from_tree) selection = TRY(select_in(*ctx, f, local));
+    if (!from_tree) selection = &inputs.selection;
   }
   auto heredocs = TRY(heredoc_files(step, f));
   std::optional<mode_t> chmod;
