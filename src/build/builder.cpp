@@ -153,18 +153,20 @@ std::optional<CopyReuse> Builder::previous_copy(const Json& before, const Json& 
   earlier.reserve(before_files.size());
   for (const auto& r : before_files)
     if (r.type == context::FileType::regular) earlier.emplace(r.dest, &r);
-  CopyReuse reuse;
-  reuse.previous = m_store.snapshot_path(snap);
-  for (const auto& r : now_files) {
-    auto it = earlier.find(r.dest);
-    if (it != earlier.end() && *it->second == r) reuse.unchanged.insert(r.dest);
-  }
-  if (reuse.unchanged.empty()) return std::nullopt;
   auto without_files = [](Json inputs) {
     inputs.erase("files");
     return inputs;
   };
+  CopyReuse reuse;
+  reuse.previous = m_store.snapshot_path(snap);
   reuse.same_parent = without_files(before) == without_files(now);
+  for (const auto& r : now_files) {
+    auto it = earlier.find(r.dest);
+    if (it == earlier.end() || !(*it->second == r)) continue;
+    bool untouched = reuse.same_parent && r.stamp.known() && r.stamp == it->second->stamp;
+    reuse.unchanged.emplace(r.dest, untouched ? static_cast<int64_t>(r.size) : -1);
+  }
+  if (reuse.unchanged.empty()) return std::nullopt;
   return reuse;
 }
 
@@ -461,7 +463,9 @@ Status Builder::run_step(const plan::Stage& stage, const plan::Step& step, int p
     sr.record = Json{{"inputs", inputs}}.dump();
     store::CacheRecord fr;
     fr.key = slot + ":files";
-    fr.record = context::records_to_bytes(files.files());
+    // Stamps only beside the result they were copied into: a hit's result was copied from
+    // the files as they were then, which may have been touched since.
+    fr.record = context::records_to_bytes(files.files(), !hit);
     (void)m_store.transaction([&]() -> Status {
       TRY(m_store.put_cache(sr));
       return m_store.put_cache(fr);

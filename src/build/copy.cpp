@@ -228,7 +228,12 @@ class Copier {
         const CopyItem& item = m_req.items[i];
         if (item.content || (m_req.extract_archives && !item.in_directory)) continue;
         std::string rel = copy_clean_path(item.rel);
-        if (rel.empty() || !m_req.reuse->unchanged.count(rel)) continue;
+        auto unchanged = m_req.reuse->unchanged.find(rel);
+        if (rel.empty() || unchanged == m_req.reuse->unchanged.end()) continue;
+        if (unchanged->second >= 0) {  // untouched since the previous copy: nothing to check
+          m_reusable[i] = unchanged->second;
+          continue;
+        }
         auto [parent, leaf] = copy_split_parent(rel);
         if (parent_open != parent) {
           parent_fd.reset(::open(join_rel(m_previous_root, parent).c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));

@@ -113,6 +113,7 @@ FileRecord record_of(const Entry& e, std::string dest) {
   r.size = e.size;
   r.rdev = rdev_of(e);
   r.link_target = e.link_target;
+  r.stamp = {e.ino, e.ctime_ns};
   return r;
 }
 

@@ -46,6 +46,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
@@ -85,8 +86,10 @@ struct CopyReuse {
   /// `CopyItem::rel` of the sources whose content and metadata (mtimes aside) equal what the
   /// previous result copied. A file is reused only when, besides, its copy in `previous` has
   /// the size, mtime, mode and owner this copy would give it and neither has xattrs, and
-  /// nothing is at its target in the root.
-  std::unordered_set<std::string> unchanged;
+  /// nothing is at its target in the root. Those checks are skipped, with `same_parent`, for
+  /// a source untouched since the previous result was copied (the same inode and ctime as
+  /// then): the value is then its size, else -1.
+  std::unordered_map<std::string, int64_t> unchanged;
   /// The previous result was copied by the same instruction onto a parent with the same
   /// content: what is at a target in the root was there for that copy too, so targets are
   /// not looked up (unless two items share one).

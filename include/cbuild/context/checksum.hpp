@@ -33,7 +33,20 @@ struct FileRecord {
   uint64_t size = 0, rdev = 0;
   std::string link_target;
   Digest content;  ///< regular files only
-  bool operator==(const FileRecord&) const = default;
+  /// The source's inode and ctime when it was scanned (0: not known). While both are the
+  /// same, nothing about the file changed: content, metadata, xattrs. Not part of `==`,
+  /// which tells what a miss is explained by (a touch changes the ctime, not the file).
+  struct Stamp {
+    uint64_t ino = 0;
+    int64_t ctime_ns = 0;
+    bool known() const { return ino != 0 || ctime_ns != 0; }
+    bool operator==(const Stamp&) const = default;
+  };
+  Stamp stamp;
+  bool operator==(const FileRecord& o) const {
+    return path == o.path && dest == o.dest && type == o.type && mode == o.mode && uid == o.uid && gid == o.gid &&
+           size == o.size && rdev == o.rdev && link_target == o.link_target && content == o.content;
+  }
 };
 
 /// What a checksum found. The per-file records are not made here: a cache hit never needs
@@ -85,7 +98,8 @@ FileDiff diff(const std::vector<FileRecord>& before, const std::vector<FileRecor
 
 /// Records in a compact binary form (see records_bytes.cpp), to keep beside a cache key for
 /// later diffs. Decoding fails on anything else (an entry of an older cbuild: no diff then).
-std::string records_to_bytes(const std::vector<FileRecord>& records);
+/// Without `with_stamps`, every stamp is written as unknown.
+std::string records_to_bytes(const std::vector<FileRecord>& records, bool with_stamps = true);
 Result<std::vector<FileRecord>> records_from_bytes(std::string_view data);
 
 }  // namespace cbuild::context

@@ -362,7 +362,7 @@ TEST_CASE("copy: a re-run takes the unchanged files from the previous result") {
   build::CopyReuse reuse;
   reuse.previous = previous.path();
   reuse.upper = f.root.path();  // a plain root: its own upper directory
-  reuse.unchanged = {"d/same.txt", "d/touched.txt"};
+  reuse.unchanged = {{"d/same.txt", -1}, {"d/touched.txt", -1}};
   req.reuse = &reuse;
   auto stats = copy_ok(f.root.path(), req);
   CHECK(stats.files == 3);
@@ -382,6 +382,32 @@ TEST_CASE("copy: a re-run takes the unchanged files from the previous result") {
   CHECK(lstat_of(f.r("out/d/touched.txt")).st_ino != lstat_of(previous.path() / "out/d/touched.txt").st_ino);
 }
 
+TEST_CASE("copy: a source untouched since the previous copy is reused without checking either file") {
+  Fixture f;
+  TempDir previous = temp_dir("copy-prev-");
+  write(f.s("d/kept.txt"), "kept");
+  write(f.s("d/checked.txt"), "checked");
+  auto req = request({item(f.s("d/kept.txt"), "d/kept.txt", true), item(f.s("d/checked.txt"), "d/checked.txt", true)},
+                     "/out/");
+  CHECK(copy_ok(previous.path(), req).files_reused == 0);
+  // An xattr on both previous copies: the checks refuse a file that has one.
+  for (const char* name : {"out/d/kept.txt", "out/d/checked.txt"})
+    REQUIRE(::lsetxattr((previous.path() / name).c_str(), "user.note", "x", 1, 0) == 0);
+  build::CopyReuse reuse;
+  reuse.previous = previous.path();
+  reuse.upper = f.root.path();
+  reuse.same_parent = true;
+  reuse.unchanged = {{"d/kept.txt", 4}, {"d/checked.txt", -1}};
+  req.reuse = &reuse;
+  auto stats = copy_ok(f.root.path(), req);
+  REQUIRE(build::link_reused(stats.reused).ok());
+  CHECK(stats.files_reused == 1);
+  CHECK(stats.bytes == 4 + 7);
+  CHECK(lstat_of(f.r("out/d/kept.txt")).st_ino == lstat_of(previous.path() / "out/d/kept.txt").st_ino);
+  CHECK(lstat_of(f.r("out/d/checked.txt")).st_ino != lstat_of(previous.path() / "out/d/checked.txt").st_ino);
+  CHECK(read(f.r("out/d/checked.txt")) == "checked");
+}
+
 TEST_CASE("copy: a re-run on the same parent checks reuse on two threads and keeps the last of two writes") {
   if (!is_root()) return;  // unprivileged, owners live in xattrs: nothing is reused (above)
   Fixture f;
@@ -393,7 +419,7 @@ TEST_CASE("copy: a re-run on the same parent checks reuse on two threads and kee
     write(f.s(rel), "content " + rel);
     set_mtime(f.s(rel), 1000);
     items.push_back(item(f.s(rel), rel, true));
-    reuse.unchanged.insert(rel);
+    reuse.unchanged.emplace(rel, -1);
   }
   // Two sources for one target: the later wins, in the previous run and in the re-run.
   write(f.s("a/x"), "from a");
@@ -405,7 +431,7 @@ TEST_CASE("copy: a re-run on the same parent checks reuse on two threads and kee
   CHECK(read(previous.path() / "out/x") == "from b");
 
   write(f.s("a/x"), "from a, changed");  // a/x is copied again; b/x is unchanged
-  reuse.unchanged.insert("x");
+  reuse.unchanged.emplace("x", -1);
   reuse.previous = previous.path();
   reuse.upper = f.root.path();
   reuse.same_parent = true;

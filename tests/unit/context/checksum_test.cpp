@@ -157,6 +157,16 @@ TEST_CASE("per-file records name type and mode and content", "[checksum]") {
   auto back = records_from_bytes(bytes);
   REQUIRE(back.ok());
   CHECK(*back == s.files);
+  // Stamps: the source's inode and ctime, kept unless left out; not part of equality.
+  struct stat st {};
+  REQUIRE(::lstat((d.root() / "src/lib.rs").c_str(), &st) == 0);
+  CHECK(lib.stamp.ino == static_cast<uint64_t>(st.st_ino));
+  CHECK(lib.stamp.ctime_ns == static_cast<int64_t>(st.st_ctim.tv_sec) * 1000000000 + st.st_ctim.tv_nsec);
+  for (size_t i = 0; i < s.files.size(); ++i) CHECK(((*back)[i].stamp == s.files[i].stamp));
+  auto unstamped = records_from_bytes(records_to_bytes(s.files, false));
+  REQUIRE(unstamped.ok());
+  CHECK(*unstamped == s.files);
+  for (const auto& r : *unstamped) CHECK_FALSE(r.stamp.known());
   // Every truncation is an error, never a shorter list; so is another format.
   for (size_t n = 0; n < bytes.size(); ++n) CHECK_FALSE(records_from_bytes(std::string_view(bytes).substr(0, n)).ok());
   CHECK_FALSE(records_from_bytes(bytes + "x").ok());
