@@ -10,8 +10,9 @@
 #   bigwrite  one RUN writing $BIG_MB MB of random data into one layer, without cache; commit
 #             time = build time - the command's own time (printed from inside the step)
 #   edits     a 10-edit sequence, hit rate per tool (cbuild compare, docker builders only)
-# Timed builds run RUNS times per tool, tools interleaved within each run (each run starting with
-# the next tool), each after a `sync`, so no tool pays for the writeback of the one before. Prints medians,
+# Timed builds run RUNS times per tool (the cached rebuild CACHED_RUNS times, 3 x RUNS: it
+# takes milliseconds), tools interleaved within each run (each run starting with the next
+# tool), each after a `sync`, so no tool pays for the writeback of the one before. Prints medians,
 # min-max and cbuild's ratio to each peer, cbuild's peak RSS per scenario (the cbuild process
 # tree, RUN steps included), the targets against BuildKit; writes the same as JSON.
 # Installs `time`, mmdebstrap and buildah with apt-get when missing (root; INSTALL=0 skips);
@@ -19,7 +20,7 @@
 # (docker builder prune -a included). Base images come from one rootfs tarball per distro,
 # imported into every tool (cbuild import, docker import, buildah from scratch + add).
 # Usage: CBUILD=build/cbuild tests/bench/compare_bench.sh
-#   env: RUNS=3 SCENARIOS="cached steps bigctx apt bigwrite edits" OUT=compare-bench.json
+#   env: RUNS=3 CACHED_RUNS=9 SCENARIOS="cached steps bigctx apt bigwrite edits" OUT=compare-bench.json
 #        LEGACY=1 BUILDAH=1 STEPS=40 FILES=20000 BIG_MB=500 DOCKER=/usr/bin/docker
 #        BUILDAH_DRIVER=overlay BUILDAH_ISOLATION= DEBIAN_MIRROR= KEEP=
 set -euo pipefail
@@ -27,6 +28,7 @@ here=$(cd "$(dirname "$0")/../.." && pwd)
 cbuild=$(realpath "${CBUILD:-$here/build/cbuild}")
 docker=${DOCKER:-/usr/bin/docker}  # the 20.10 client that can build (see README)
 runs=${RUNS:-3}
+cached_runs=${CACHED_RUNS:-$((runs * 3))}  # milliseconds each: more rounds, a steadier median
 steps=${STEPS:-40}
 files=${FILES:-20000}
 big_mb=${BIG_MB:-500}
@@ -104,6 +106,7 @@ RUN ls -l > listing.txt
 CMD ["cat", "/srv/app.txt"]
 DOCKERFILE
   warm "$ctx"
+  local runs=$cached_runs
   each_run cached : any "$ctx"
 }
 
