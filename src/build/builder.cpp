@@ -372,6 +372,7 @@ Status Builder::run_step(const plan::Stage& stage, const plan::Step& step, int p
   }
 
   StepResult result;
+  bool earlier_result = false;  // a re-run whose content equalled an earlier result took it
   if (hit) {
     result.snapshot = hit->value("snapshot", "");
     result.diff_id = result.snapshot.empty() ? Digest() : TRY(Digest::parse(hit->value("diff_id", "")));
@@ -431,6 +432,7 @@ Status Builder::run_step(const plan::Stage& stage, const plan::Step& step, int p
           snap = prev;
           diff = (*rec)->diff_id;
           result.created = j.value("created", result.created);
+          earlier_result = true;
         }
       }
       result.snapshot = snap;
@@ -463,9 +465,10 @@ Status Builder::run_step(const plan::Stage& stage, const plan::Step& step, int p
     sr.record = Json{{"inputs", inputs}}.dump();
     store::CacheRecord fr;
     fr.key = slot + ":files";
-    // Stamps only beside the result they were copied into: a hit's result was copied from
-    // the files as they were then, which may have been touched since.
-    fr.record = context::records_to_bytes(files.files(), !hit);
+    // Stamps only beside the result they were copied into: a hit's result (or an earlier
+    // one with the same content) was copied from the files as they were then, which may
+    // have been touched since.
+    fr.record = context::records_to_bytes(files.files(), !hit && !earlier_result);
     (void)m_store.transaction([&]() -> Status {
       TRY(m_store.put_cache(sr));
       return m_store.put_cache(fr);
