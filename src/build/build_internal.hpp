@@ -80,6 +80,7 @@ struct Executed {
   std::vector<executor::CreatedPath> created;
   bool link = false;  ///< COPY --link: the layer was made on an empty root
   uint64_t files_reused = 0;  ///< COPY/ADD: files linked from the previous result
+  std::vector<ReusedDir> reused;  ///< COPY/ADD: those files, linked by the commit
 };
 
 // ---- step runners (step_run.cpp, step_files.cpp) -----------------------------------------

@@ -394,7 +394,10 @@ Status Builder::run_step(const plan::Stage& stage, const plan::Step& step, int p
     if (!executed) return fail(std::move(executed).error());
     report.files_reused = executed->files_reused;
     snapshot::CommitInfo info;
-    auto committed = m_snapshotter->commit(*executed->active, executed->created, m_options.source_date_epoch, &info);
+    snapshot::CommitLinks links{std::move(executed->reused), {}};
+    links.link = [&links] { return link_reused(links.dirs); };
+    auto committed =
+        m_snapshotter->commit(*executed->active, executed->created, m_options.source_date_epoch, &info, &links);
     if (!committed) return fail(std::move(committed).error());
     result.created = m_env->now;
     if (info.entries == 0) {

@@ -6,6 +6,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include <charconv>
 #include <climits>
 #include <map>
 #include <thread>
@@ -510,6 +511,42 @@ Status link_reused(const std::vector<ReusedDir>& dirs) {
       return errno_error(fmt::format("set times of `{}`", dir));
   }
   return {};
+}
+
+// Per directory: from, to, the name count, then each name, all ending in '\0' (no path or
+// name holds one).
+std::string reused_to_bytes(const std::vector<ReusedDir>& dirs) {
+  std::string out;
+  for (const auto& d : dirs) {
+    for (std::string_view part : {std::string_view(d.from), std::string_view(d.to)}) (out += part) += '\0';
+    (out += std::to_string(d.names.size())) += '\0';
+    for (const auto& name : d.names) (out += name) += '\0';
+  }
+  return out;
+}
+
+Result<std::vector<ReusedDir>> reused_from_bytes(std::string_view bytes) {
+  std::vector<ReusedDir> out;
+  auto next = [&]() -> Result<std::string_view> {
+    size_t end = bytes.find('\0');
+    if (end == std::string_view::npos) return make_error("reused files: truncated list");
+    std::string_view part = bytes.substr(0, end);
+    bytes.remove_prefix(end + 1);
+    return part;
+  };
+  while (!bytes.empty()) {
+    ReusedDir d;
+    d.from = TRY(next());
+    d.to = TRY(next());
+    std::string_view count = TRY(next());
+    size_t n = 0;
+    auto [end, ec] = std::from_chars(count.data(), count.data() + count.size(), n);
+    if (ec != std::errc() || end != count.data() + count.size()) return make_error("reused files: bad count `{}`", count);
+    d.names.reserve(std::min<size_t>(n, bytes.size()));
+    for (size_t i = 0; i < n; ++i) d.names.emplace_back(TRY(next()));
+    out.push_back(std::move(d));
+  }
+  return out;
 }
 
 Result<mode_t> parse_chmod(std::string_view text) {

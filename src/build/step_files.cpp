@@ -330,16 +330,14 @@ Result<Executed> execute_files(const BuildEnv& env, const plan::Step& step, cons
       req.single_file = source_count == 1;
       TRY(copy_into(root, req));
     }
-    if (!local_stats.reused.empty()) {  // links go to the upper directory, never through the mounted root
-      if (::umount2(root.c_str(), 0) != 0) return errno_error(fmt::format("unmount `{}`", root.string()));
-      TRY(link_reused(local_stats.reused));
-    }
-    return std::to_string(local_stats.files_reused);
+    // The reused files are linked into the upper directory as the commit writes the layer.
+    return reused_to_bytes(local_stats.reused);
   };
   auto done = executor::run_in_userns(child, &map, CLONE_NEWNS);
   (void)executor::remove_tree_mapped(scratch, &env.map);
   if (!done) return std::move(done).error();
-  ex.files_reused = done->empty() ? 0 : std::stoull(*done);
+  ex.reused = TRY(reused_from_bytes(*done));
+  for (const auto& d : ex.reused) ex.files_reused += d.names.size();
   return ex;
 }
 

@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <set>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "c_locale.hpp"
@@ -49,6 +50,7 @@ struct Child {
   std::string disk_name;  ///< name on disk; empty for a synthesized opaque marker
   struct stat st {};
   bool whiteout = false;
+  int from_fd = -1;  ///< a pending file's directory (PendingFiles), else -1: the tree's
 };
 
 class TreeWriter {
@@ -73,6 +75,7 @@ class TreeWriter {
     struct stat st {};
     if (fstat(root.get(), &st) != 0) return errno_error(fmt::format("stat `{}`", m_root.string()));
     Xattrs x = TRY(read_xattrs(root.get(), ""));
+    pending_mtime("", st);
     TRY(walk(root.get(), "", clamp(st.st_mtim.tv_sec), x.opaque));
     return m_entries;
   }
@@ -157,15 +160,39 @@ class TreeWriter {
     return false;
   }
 
-  Result<std::vector<Child>> children(int dirfd, const std::string& prefix, bool opaque) {
+  /// The mtime a directory had before pending files were linked into it (`key` as in
+  /// PendingFiles), put in `st`.
+  void pending_mtime(const std::string& key, struct stat& st) const {
+    if (!m_options.pending) return;
+    auto it = m_options.pending->dir_mtimes.find(key);
+    if (it != m_options.pending->dir_mtimes.end()) st.st_mtim = it->second;
+  }
+
+  /// The directory's entries, with its pending files (read through `from`, opened here).
+  Result<std::vector<Child>> children(int dirfd, const std::string& prefix, bool opaque, UniqueFd& from) {
+    const PendingFiles::Dir* pending = nullptr;
+    if (m_options.pending) {
+      auto it = m_options.pending->dirs.find(prefix);
+      if (it != m_options.pending->dirs.end()) pending = &it->second;
+    }
+    std::unordered_set<std::string_view> pending_names;
+    if (pending) {
+      from.reset(::open(pending->from.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+      if (!from) return errno_error(fmt::format("open `{}`", pending->from));
+      pending_names.insert(pending->names.begin(), pending->names.end());
+    }
     std::vector<Child> out;
-    for (auto& name : TRY(list_names(dirfd, full(prefix)))) {
-      if (m_exclude.count(prefix + name)) continue;
+    auto add = [&](int fd, std::string name) -> Status {
+      if (m_exclude.count(prefix + name)) return {};
       Child c;
-      if (fstatat(dirfd, name.c_str(), &c.st, AT_SYMLINK_NOFOLLOW) != 0)
-        return io_error("stat", prefix + name);
-      if (S_ISSOCK(c.st.st_mode)) continue;
-      if (overlay() && overlay_whiteout(dirfd, name, c.st)) {
+      if (fstatat(fd, name.c_str(), &c.st, AT_SYMLINK_NOFOLLOW) != 0) return io_error("stat", prefix + name);
+      if (S_ISSOCK(c.st.st_mode)) return {};
+      if (fd != dirfd) {
+        if (!S_ISREG(c.st.st_mode)) return make_error("write layer: pending file `{}/{}` is not a regular file", pending->from, name);
+        c.from_fd = fd;
+      }
+      if (S_ISDIR(c.st.st_mode)) pending_mtime(prefix + name + "/", c.st);
+      if (overlay() && overlay_whiteout(fd, name, c.st)) {
         c.whiteout = true;
         c.name = std::string(k_whiteout_prefix) + name;
       } else {
@@ -174,7 +201,13 @@ class TreeWriter {
       }
       c.disk_name = std::move(name);
       out.push_back(std::move(c));
-    }
+      return {};
+    };
+    // A pending file already linked is listed once, from where it is linked from.
+    for (auto& name : TRY(list_names(dirfd, full(prefix))))
+      if (!pending_names.count(name)) TRY(add(dirfd, std::move(name)));
+    if (pending)
+      for (const auto& name : pending->names) TRY(add(from.get(), name));
     if (opaque) {
       Child c;
       c.name = std::string(k_opaque_whiteout);
@@ -189,12 +222,14 @@ class TreeWriter {
   }
 
   Status walk(int dirfd, const std::string& prefix, int64_t dir_mtime, bool opaque) {
-    auto kids = TRY(children(dirfd, prefix, opaque));
+    UniqueFd from;
+    auto kids = TRY(children(dirfd, prefix, opaque, from));
     bool prefetching = false;
     for (size_t i = 0; i < kids.size(); ++i) {
       const Child& c = kids[i];
       if (!prefetching && m_prefetch.cold()) {
         prefetch(dirfd, kids, i);
+        if (from) prefetch(from.get(), kids, i);
         prefetching = true;
       }
       std::string rel = prefix + c.name;
@@ -207,11 +242,14 @@ class TreeWriter {
     return {};
   }
 
-  /// Once reads wait for the disk: read-ahead of the directory's files from `from` on.
+  /// Once reads wait for the disk: read-ahead of the directory's files in `dirfd` (the
+  /// tree's directory or a pending files' one) from `from` on.
   void prefetch(int dirfd, const std::vector<Child>& kids, size_t from) {
     std::vector<std::string> names;
     for (size_t i = from; i < kids.size(); ++i)
-      if (!kids[i].whiteout && S_ISREG(kids[i].st.st_mode) && kids[i].st.st_size > 0) names.push_back(kids[i].disk_name);
+      if (!kids[i].whiteout && S_ISREG(kids[i].st.st_mode) && kids[i].st.st_size > 0 &&
+          (kids[i].from_fd < 0 ? dirfd : kids[i].from_fd) == dirfd)
+        names.push_back(kids[i].disk_name);
     m_prefetch.add(dirfd, std::move(names));
   }
 
@@ -283,6 +321,7 @@ class TreeWriter {
   }
 
   Status emit(int dirfd, const std::string& rel, const Child& c) {
+    if (c.from_fd >= 0) dirfd = c.from_fd;
     const struct stat& st = c.st;
     if (S_ISDIR(st.st_mode)) return emit_dir(dirfd, rel, c);
     UniqueFd fd;
@@ -381,6 +420,36 @@ Result<LayerDigests> write_tree(const fs::path& root, const WriteOptions& option
 }
 
 }  // namespace
+
+Result<PendingFiles> PendingFiles::of(const fs::path& root, const std::vector<LinkedDir>& links) {
+  PendingFiles out;
+  std::map<std::string, std::unordered_set<std::string>> present;  // by key: names in `to` now
+  const std::string base = root.string();
+  for (const auto& link : links) {
+    std::string key;
+    if (link.to != base) {
+      if (!link.to.starts_with(base + "/"))
+        return make_error("files to link into `{}` lie outside the tree `{}`", link.to, base);
+      key = link.to.substr(base.size() + 1) + "/";
+    }
+    auto [dir, first] = out.dirs.try_emplace(key);
+    if (first) {
+      dir->second.from = link.from;
+      struct stat st {};
+      if (::lstat(link.to.c_str(), &st) != 0) return errno_error(fmt::format("stat `{}`", link.to));
+      out.dir_mtimes.emplace(key, st.st_mtim);
+      UniqueFd to(::open(link.to.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+      if (!to) return errno_error(fmt::format("open `{}`", link.to));
+      for (auto& name : TRY(list_names(to.get(), link.to))) present[key].insert(std::move(name));
+    } else if (dir->second.from != link.from) {
+      return make_error("files linked into `{}` from both `{}` and `{}`", link.to, dir->second.from, link.from);
+    }
+    // A name already there (written after the copy) stays: linking it will fail, as it exists.
+    for (const auto& name : link.names)
+      if (!present[key].count(name)) dir->second.names.push_back(name);
+  }
+  return out;
+}
 
 Result<LayerDigests> write_layer(const fs::path& root, const WriteOptions& options, ByteSink& sink) {
   auto compressor = TRY(Compressor::create(options.compression, sink));

@@ -13,11 +13,15 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <nlohmann/json.hpp>
+
 #include <algorithm>
 #include <thread>
 
 namespace cbuild::snapshot {
 namespace {
+
+using Json = nlohmann::json;
 
 constexpr const char* k_info = R"({"format":"overlay-upper-v1"})";
 constexpr const char* k_flat_info = R"({"format":"overlay-upper-v1","flat":true})";
@@ -50,17 +54,19 @@ Result<std::string> in_userns(const executor::IdMap* map, const std::function<St
       map);
 }
 
-layer::WriteOptions upper_options(std::optional<int64_t> clamp) {
+layer::WriteOptions upper_options(std::optional<int64_t> clamp, const layer::PendingFiles* pending = nullptr) {
   layer::WriteOptions options;
   options.kind = layer::TreeKind::overlay_upper;
   options.clamp_mtime = clamp;
+  options.pending = pending;
   return options;
 }
 
 // The result line of a commit child: "<diffID>" or "<diffID> <content> <tar size> <entries>".
-Result<std::string> commit_result(const fs::path& tree, std::optional<int64_t> clamp, bool with_info) {
-  if (!with_info) return TRY(layer::layer_diff_id(tree, upper_options(clamp))).diff_id.str();
-  auto id = TRY(layer::layer_identity(tree, upper_options(clamp)));
+Result<std::string> commit_result(const fs::path& tree, std::optional<int64_t> clamp, bool with_info,
+                                  const layer::PendingFiles* pending = nullptr) {
+  if (!with_info) return TRY(layer::layer_diff_id(tree, upper_options(clamp, pending))).diff_id.str();
+  auto id = TRY(layer::layer_identity(tree, upper_options(clamp, pending)));
   return fmt::format("{} {} {} {}", id.layer.diff_id.str(), id.content.str(), id.layer.tar_size, id.layer.entries);
 }
 
@@ -162,6 +168,12 @@ Snapshotter::Snapshotter(store::Store& store, std::function<Kind()> resolve, con
 Result<layer::LayerDigests> Snapshotter::write_layer(const std::string& id, layer::WriteOptions options,
                                                      layer::ByteSink& out) {
   options.kind = layer::TreeKind::overlay_upper;
+  if (!options.clamp_mtime) {  // the SOURCE_DATE_EPOCH its diffID was committed with
+    auto record = TRY(m_store.get_snapshot(id));
+    Json info = record ? Json::parse(record->info, nullptr, false) : Json();
+    if (info.is_object() && info.contains("clamp_mtime") && info["clamp_mtime"].is_number_integer())
+      options.clamp_mtime = info["clamp_mtime"].get<int64_t>();
+  }
   auto d = write_tree(m_store.snapshot_path(id), std::move(options), out);
   if (!d) return std::move(d).error().wrap("write layer of snapshot {}", id);
   return d;
@@ -222,7 +234,8 @@ Result<std::vector<std::string>> Snapshotter::chain(const std::string& id) {
 }
 
 Result<store::SnapshotRecord> Snapshotter::store_layer(const fs::path& tree, const std::string& parent,
-                                                       const Digest& diff_id, uint64_t size) {
+                                                       const Digest& diff_id, uint64_t size,
+                                                       std::optional<int64_t> clamp_mtime) {
   Digest id = TRY(next_chain(parent, diff_id));
   store::SnapshotRecord record;
   record.id = id.str();
@@ -230,6 +243,7 @@ Result<store::SnapshotRecord> Snapshotter::store_layer(const fs::path& tree, con
   record.parent = parent;
   record.diff_id = diff_id;
   record.info = k_info;
+  if (clamp_mtime) record.info = Json{{"format", "overlay-upper-v1"}, {"clamp_mtime", *clamp_mtime}}.dump();
   return m_store.commit_snapshot(tree, std::move(record));
 }
 
@@ -350,7 +364,8 @@ Result<Active> Snapshotter::prepare_native(const std::string& parent, Active act
 
 Result<store::SnapshotRecord> Snapshotter::commit(Active& active,
                                                   const std::vector<executor::CreatedPath>& created,
-                                                  std::optional<int64_t> clamp_mtime, CommitInfo* info) {
+                                                  std::optional<int64_t> clamp_mtime, CommitInfo* info,
+                                                  const CommitLinks* links) {
   fs::path tree;
   Result<std::string> digest = std::string();
   if (auto* ovl = std::get_if<executor::OverlayRootfs>(&active.m_rootfs)) {
@@ -358,9 +373,19 @@ Result<store::SnapshotRecord> Snapshotter::commit(Active& active,
     digest = executor::run_in_userns(
         [&]() -> Result<std::string> {
           prune_copied_up(tree, active.m_lowers, remove_created(tree, created));
-          return commit_result(tree, clamp_mtime, info != nullptr);
+          if (!links || links->dirs.empty()) return commit_result(tree, clamp_mtime, info != nullptr);
+          // The links and the layer at once: the layer reads the files where they are linked from.
+          auto pending = TRY(layer::PendingFiles::of(tree, links->dirs));
+          Status linked;
+          std::thread linker([&] { linked = links->link(); });
+          auto result = commit_result(tree, clamp_mtime, info != nullptr, &pending);
+          linker.join();
+          TRY(linked);
+          return result;
         },
         m_map);
+  } else if (links && !links->dirs.empty()) {
+    return make_error("commit: files to link need an overlay upper directory");
   } else {
     fs::path root = std::get<executor::DirRootfs>(active.m_rootfs).path;
     tree = active.m_scratch / "diff";
@@ -374,7 +399,7 @@ Result<store::SnapshotRecord> Snapshotter::commit(Active& active,
         m_map);
   }
   Digest diff_id = TRY(parse_commit_result(digest, info));
-  return store_layer(tree, active.m_parent, diff_id, info ? info->tar_size : 0);
+  return store_layer(tree, active.m_parent, diff_id, info ? info->tar_size : 0, clamp_mtime);
 }
 
 Result<fs::path> Snapshotter::merged_view(const std::string& id) {

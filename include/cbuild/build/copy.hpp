@@ -51,6 +51,7 @@
 #include <vector>
 
 #include "cbuild/layer/id_map.hpp"
+#include "cbuild/layer/writer.hpp"
 #include "cbuild/util/digest.hpp"
 #include "cbuild/util/result.hpp"
 
@@ -98,11 +99,7 @@ struct CopyReuse {
 
 /// Files left for `link_reused`, by directory: `names` in `from` (in CopyReuse::previous)
 /// are linked into `to` (in CopyReuse::upper).
-struct ReusedDir {
-  std::string from;
-  std::string to;
-  std::vector<std::string> names;
-};
+using ReusedDir = layer::LinkedDir;
 
 struct CopyRequest {
   std::vector<CopyItem> items;
@@ -142,8 +139,13 @@ struct CopyStats {
 
 /// Hard-links each reused file into the upper directory (a copy with the same metadata
 /// where a link is refused, e.g. at the link limit), keeping the times of the directories
-/// linked into. Call once the overlay root is unmounted.
+/// linked into. Call once the overlay root is unmounted (the builder links while the
+/// commit writes the layer: snapshot::CommitLinks).
 Status link_reused(const std::vector<ReusedDir>& dirs);
+
+/// The reused files in one string (a child process's result) and back.
+std::string reused_to_bytes(const std::vector<ReusedDir>& dirs);
+Result<std::vector<ReusedDir>> reused_from_bytes(std::string_view bytes);
 
 /// Place `request.items` into the root filesystem at `root` (a mounted or plain directory
 /// the caller may write). Errors name the source or destination path.

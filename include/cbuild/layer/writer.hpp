@@ -30,7 +30,10 @@
 ///    never depend on the process locale).
 ///  - the tar ends with the two zero blocks, no padding to a 10 KiB record (as Go's
 ///    archive/tar, hence docker and BuildKit, write it).
+#include <time.h>
+
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -54,6 +57,33 @@ enum class TreeKind {
   overlay_upper,
 };
 
+/// Regular files hard-linked into a tree directory by directory: `names` in `from` become
+/// the same names in `to` (both absolute paths).
+struct LinkedDir {
+  std::string from;
+  std::string to;
+  std::vector<std::string> names;
+};
+
+/// Files being linked into the tree while its layer is written (a COPY re-run links the
+/// files it reuses on a second thread as the commit writes): the writer lists them as if
+/// they were there and reads them from where they are linked from, and takes the mtimes
+/// the directories had before linking touched them. The layer is that of the tree once
+/// linked and its directory times restored.
+struct PendingFiles {
+  struct Dir {
+    std::string from;                ///< absolute
+    std::vector<std::string> names;  ///< regular files, not yet (or already) in the tree
+  };
+  /// By directory relative to the root with a trailing slash ("" for the root, "a/b/").
+  std::map<std::string, Dir> dirs;
+  std::map<std::string, timespec> dir_mtimes;  ///< same keys: the mtime to write
+
+  /// The files of `links`, whose `to` directories must lie in `root`, and the directories'
+  /// current mtimes (taken before any link is made).
+  static Result<PendingFiles> of(const fs::path& root, const std::vector<LinkedDir>& links);
+};
+
 struct WriteOptions {
   TreeKind kind = TreeKind::plain;
   /// Paths relative to the root (no leading "/", e.g. "proc", "etc/hosts") left out of
@@ -65,6 +95,8 @@ struct WriteOptions {
   IdMapping ids;
   /// Compression of the stream sent to the sink (Compression::none: the tar itself).
   CompressionOptions compression{Compression::none};
+  /// Files linked in while the tree is written (see PendingFiles); none when null.
+  const PendingFiles* pending = nullptr;
 };
 
 /// What a write produced.

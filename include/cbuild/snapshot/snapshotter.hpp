@@ -77,6 +77,14 @@ struct CommitInfo {
   uint64_t entries = 0;   ///< tar entries (0: the step changed nothing)
 };
 
+/// Files a commit links into the upper directory on a second thread while it writes the
+/// layer (a COPY re-run's reused files; see layer::PendingFiles): `link`, run in the
+/// commit's user namespace, makes the links of `dirs` and restores their directories' times.
+struct CommitLinks {
+  std::vector<layer::LinkedDir> dirs;
+  std::function<Status()> link;
+};
+
 class Snapshotter {
  public:
   /// `map`: the build user namespace (default executor::host_id_map()). Installs a tree
@@ -103,10 +111,11 @@ class Snapshotter {
   /// (`created`, from ExecResult) are removed first; mtimes are clamped to `clamp_mtime` in
   /// the diffID (SOURCE_DATE_EPOCH). Returns the stored record (id = chain id).
   /// `info`, when given, receives the content digest and tar size (one more hash pass).
+  /// `links` (overlay only): files linked in as the layer is written.
   Result<store::SnapshotRecord> commit(Active& active,
                                        const std::vector<executor::CreatedPath>& created,
                                        std::optional<int64_t> clamp_mtime = std::nullopt,
-                                       CommitInfo* info = nullptr);
+                                       CommitInfo* info = nullptr, const CommitLinks* links = nullptr);
 
   /// One directory holding the merged tree of snapshot `id` (read-only use: bind mounts
   /// from a stage): the snapshot itself for a base layer, else its flattened chain.
@@ -118,6 +127,7 @@ class Snapshotter {
   /// Write the layer of snapshot `id` (a tar, compressed as `options.compression` says) to
   /// `out`, reading the tree inside the build user namespace; `options.kind` is forced to
   /// overlay_upper and `options.ids` to identity (the namespace shows container ids).
+  /// Without `options.clamp_mtime`, mtimes are clamped as when the snapshot was committed.
   Result<layer::LayerDigests> write_layer(const std::string& id, layer::WriteOptions options,
                                           layer::ByteSink& out);
   /// The same for any directory of mapped files (a cache mount), written as `options.kind`.
@@ -131,8 +141,11 @@ class Snapshotter {
   Result<fs::path> flattened(const std::vector<std::string>& bottom);
   Result<Active> prepare_overlay(const std::string& parent, Active active);
   Result<Active> prepare_native(const std::string& parent, Active active);
+  /// `clamp_mtime`: the SOURCE_DATE_EPOCH the diffID was computed with, kept in the record
+  /// so that write_layer gives the same tar.
   Result<store::SnapshotRecord> store_layer(const fs::path& tree, const std::string& parent,
-                                            const Digest& diff_id, uint64_t size = 0);
+                                            const Digest& diff_id, uint64_t size = 0,
+                                            std::optional<int64_t> clamp_mtime = std::nullopt);
 
   store::Store& m_store;
   std::optional<Kind> m_kind;

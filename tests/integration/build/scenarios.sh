@@ -202,21 +202,29 @@ chmod 0750 "$work/re/src/f3.txt"
 python3 -c 'import os, sys; os.setxattr(sys.argv[1], "user.note", b"kept")' "$work/re/src/f9.txt"
 touch -d '2010-05-06 07:08:09.123456789' "$work/re/src"/*.txt "$work/re/src/sub/deep.txt"  # before the epoch: kept
 printf 'FROM busybox:1.36\nCOPY src/ /data/\nCOPY --chown=7:8 src/ /owned/\n' >"$work/re/Dockerfile"
-rebuild() {  # rebuild STORE REPORT
-  SOURCE_DATE_EPOCH=1704067200 "$CBUILD" --root "$1" build --progress=quiet --report "$2" "$work/re" >/dev/null 2>"$work/re.err" ||
-    { cat "$work/re.err"; fail "COPY re-run build"; }
+rebuild() {  # rebuild STORE REPORT [FLAGS]
+  local store=$1 report=$2
+  shift 2
+  SOURCE_DATE_EPOCH=1704067200 "$CBUILD" --root "$store" build --progress=quiet --report "$report" "$@" "$work/re" \
+    >/dev/null 2>"$work/re.err" || { cat "$work/re.err"; fail "COPY re-run build"; }
 }
+listing() { (cd "$1" && find . -mindepth 1 -printf '%p %y %s %m %U:%G %T@\n' | sort); }
 copy_steps() { jq -c '[.steps[] | select(.instruction | startswith("COPY")) | [.layer, .files_reused]]' "$1"; }
 # rerun NAME REUSED WHY: rebuilds into the shared store, checks how many files each COPY
-# linked, then that its layers are those a cold build (a fresh store) makes of the same files.
+# linked, then that its layers, and the files of its result as a later step sees them (the
+# links are made while the commit writes the layer), are those a cold build (a fresh store)
+# makes of the same files.
 rerun() {
-  rebuild "$work/root" "$work/$1.json"
+  rebuild "$work/root" "$work/$1.json" -o "type=local,dest=$work/$1-fs"
   [ "$(jq -c '[.steps[] | .files_reused]' "$work/$1.json")" = "$2" ] ||
     fail "$1: COPY re-run reused $(jq -c '[.steps[] | .files_reused]' "$work/$1.json") of 31 files, want $2 ($3)"
   "$CBUILD" --root "$work/root-$1" load -i "$work/busybox-image.tar" >/dev/null
-  rebuild "$work/root-$1" "$work/$1-cold.json"
+  rebuild "$work/root-$1" "$work/$1-cold.json" -o "type=local,dest=$work/$1-cold-fs"
   [ "$(copy_steps "$work/$1.json" | jq -c 'map(.[0])')" = "$(copy_steps "$work/$1-cold.json" | jq -c 'map(.[0])')" ] ||
     fail "$1: re-run COPY layers differ from a cold build: $(copy_steps "$work/$1.json") vs $(copy_steps "$work/$1-cold.json")"
+  [ "$(listing "$work/$1-fs")" = "$(listing "$work/$1-cold-fs")" ] && diff -r "$work/$1-fs" "$work/$1-cold-fs" >/dev/null ||
+    fail "$1: the re-run's files differ from a cold build's: $(diff <(listing "$work/$1-fs") <(listing "$work/$1-cold-fs") | head -5)"
+  [ "$(find "$work/$1-fs/data" -type f | wc -l)" = 31 ] || fail "$1: $(find "$work/$1-fs/data" -type f | wc -l) files in /data, want 31"
 }
 rebuild "$work/root" "$work/re1.json"
 echo changed >"$work/re/src/f1.txt"

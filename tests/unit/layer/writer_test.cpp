@@ -326,3 +326,52 @@ TEST_CASE("writer: non-ASCII names give the same bytes whatever the process loca
   auto entries = read_tar(tar_of(root));
   CHECK(find(entries, "h\xc3\xa9llo").content == "utf-8");
 }
+
+TEST_CASE("writer: pending files are written as the tree will be once they are linked") {
+  auto tmp = TempDir::create("layer-w").value();
+  fs::path root = tmp.path() / "t", prev = tmp.path() / "prev";
+  write_text(root / "a/new.txt", "copied now");
+  write_text(root / "a/same.txt", "written after the copy");  // wins over the pending one
+  write_text(root / "top.txt", "top");
+  write_text(prev / "a/x.txt", "linked x");
+  write_text(prev / "a/y.txt", "linked y");
+  write_text(prev / "a/same.txt", "previous");
+  set_all_mtimes(prev, 1500000000);
+  set_all_mtimes(root, 1600000000);
+  std::string from = (prev / "a").string(), to = (root / "a").string();
+  std::vector<LinkedDir> links{{from, to, {"same.txt", "x.txt"}}, {from, to, {"y.txt"}}};
+  auto pending = PendingFiles::of(root, links);
+  REQUIRE(pending.ok());
+  CHECK(pending->dirs.at("a/").names == std::vector<std::string>{"x.txt", "y.txt"});
+  WriteOptions options;
+  options.pending = &*pending;
+  auto before = layer_identity(root, options);
+  REQUIRE(before.ok());
+  StringSink sink;
+  REQUIRE(write_layer(root, options, sink).ok());
+  auto entries = read_tar(sink.data());
+  CHECK(names(entries) == std::vector<std::string>{"a/", "a/new.txt", "a/same.txt", "a/x.txt", "a/y.txt", "top.txt"});
+  CHECK(find(entries, "a/x.txt").content == "linked x");
+  CHECK(find(entries, "a/same.txt").content == "written after the copy");
+  CHECK(find(entries, "a/").mtime == 1600000000);
+
+  // Halfway through linking (one file there, the directory's mtime moved): the same layer.
+  fs::create_hard_link(prev / "a/x.txt", root / "a/x.txt");
+  set_mtime(root / "a", 1700000000);
+  auto halfway = layer_identity(root, options);
+  REQUIRE(halfway.ok());
+  CHECK(halfway->layer.diff_id == before->layer.diff_id);
+  CHECK(halfway->content == before->content);
+
+  // Linked, the directory's time restored: the tree itself gives that layer.
+  fs::create_hard_link(prev / "a/y.txt", root / "a/y.txt");
+  set_mtime(root / "a", 1600000000);
+  auto linked = layer_identity(root, {});
+  REQUIRE(linked.ok());
+  CHECK(linked->layer.diff_id == before->layer.diff_id);
+  CHECK(linked->layer.entries == before->layer.entries);
+  CHECK(linked->content == before->content);
+
+  CHECK_FALSE(PendingFiles::of(root, {{from, (tmp.path() / "elsewhere").string(), {"x.txt"}}}).ok());
+  CHECK_FALSE(PendingFiles::of(root, {{from, to, {"x.txt"}}, {(prev / "b").string(), to, {"y.txt"}}}).ok());
+}
