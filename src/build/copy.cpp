@@ -6,8 +6,8 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
-#include <charconv>
 #include <climits>
+#include <cstring>
 #include <map>
 #include <thread>
 #include <unordered_set>
@@ -142,7 +142,7 @@ class Copier {
     }
     if (int64_t size = reusable_size(item); size >= 0) {
       auto [parent, name] = copy_split_parent(rel);
-      if (TRY(defer_to_previous(TRY(parent_fd(parent)), name, parent, size))) return {};
+      if (TRY(defer_to_previous(TRY(parent_fd(parent)), name, parent, size, item.digest))) return {};
     }
     struct stat st {};
     if (::lstat(item.source.c_str(), &st) != 0)
@@ -269,7 +269,8 @@ class Copier {
   /// Leaves a reusable file of `size` bytes for link_reused, unless something is at its
   /// target in the root (when that may differ from the previous copy's) or its directory is
   /// missing above.
-  Result<bool> defer_to_previous(int pfd, const std::string& name, const std::string& parent, int64_t size) {
+  Result<bool> defer_to_previous(int pfd, const std::string& name, const std::string& parent, int64_t size,
+                                 const std::array<uint8_t, 32>* digest) {
     if (!m_req.reuse->same_parent || m_shared_targets) {
       struct stat cur {};
       if (::fstatat(pfd, name.c_str(), &cur, AT_SYMLINK_NOFOLLOW) == 0 || errno != ENOENT) return false;
@@ -279,6 +280,7 @@ class Copier {
     if (m_stats.reused.empty() || m_stats.reused.back().to != *to)
       m_stats.reused.push_back({join_rel(m_previous_root, parent), *to, {}});
     m_stats.reused.back().names.push_back(name);
+    if (digest) m_stats.reused.back().digests.push_back(*digest);
     m_stats.bytes += static_cast<uint64_t>(size);
     ++m_stats.files;
     ++m_stats.files_reused;
@@ -513,39 +515,62 @@ Status link_reused(const std::vector<ReusedDir>& dirs) {
   return {};
 }
 
-// Per directory: from, to, the name count, then each name, all ending in '\0' (no path or
-// name holds one).
+// The directory count, then per directory: from and to, the names, the digests (raw), each
+// list after its length; counts and lengths are u32 little-endian.
 std::string reused_to_bytes(const std::vector<ReusedDir>& dirs) {
   std::string out;
+  auto u32 = [&](size_t v) {
+    for (int i = 0; i < 4; ++i) out += static_cast<char>((v >> (8 * i)) & 0xff);
+  };
+  auto text = [&](std::string_view t) {
+    u32(t.size());
+    out += t;
+  };
+  u32(dirs.size());
   for (const auto& d : dirs) {
-    for (std::string_view part : {std::string_view(d.from), std::string_view(d.to)}) (out += part) += '\0';
-    (out += std::to_string(d.names.size())) += '\0';
-    for (const auto& name : d.names) (out += name) += '\0';
+    text(d.from);
+    text(d.to);
+    u32(d.names.size());
+    for (const auto& name : d.names) text(name);
+    u32(d.digests.size());
+    for (const auto& digest : d.digests) out.append(reinterpret_cast<const char*>(digest.data()), digest.size());
   }
   return out;
 }
 
 Result<std::vector<ReusedDir>> reused_from_bytes(std::string_view bytes) {
-  std::vector<ReusedDir> out;
-  auto next = [&]() -> Result<std::string_view> {
-    size_t end = bytes.find('\0');
-    if (end == std::string_view::npos) return make_error("reused files: truncated list");
-    std::string_view part = bytes.substr(0, end);
-    bytes.remove_prefix(end + 1);
+  auto take = [&](size_t n) -> Result<std::string_view> {
+    if (bytes.size() < n) return make_error("reused files: truncated list");
+    std::string_view part = bytes.substr(0, n);
+    bytes.remove_prefix(n);
     return part;
   };
-  while (!bytes.empty()) {
+  auto u32 = [&]() -> Result<size_t> {
+    std::string_view b = TRY(take(4));
+    size_t v = 0;
+    for (int i = 0; i < 4; ++i) v |= static_cast<size_t>(static_cast<unsigned char>(b[i])) << (8 * i);
+    return v;
+  };
+  auto text = [&]() -> Result<std::string> { return std::string(TRY(take(TRY(u32())))); };
+  std::vector<ReusedDir> out;
+  if (bytes.empty()) return out;
+  size_t count = TRY(u32());
+  for (size_t k = 0; k < count; ++k) {
     ReusedDir d;
-    d.from = TRY(next());
-    d.to = TRY(next());
-    std::string_view count = TRY(next());
-    size_t n = 0;
-    auto [end, ec] = std::from_chars(count.data(), count.data() + count.size(), n);
-    if (ec != std::errc() || end != count.data() + count.size()) return make_error("reused files: bad count `{}`", count);
-    d.names.reserve(std::min<size_t>(n, bytes.size()));
-    for (size_t i = 0; i < n; ++i) d.names.emplace_back(TRY(next()));
+    d.from = TRY(text());
+    d.to = TRY(text());
+    size_t names = TRY(u32());
+    d.names.reserve(std::min(names, bytes.size() / 4));
+    for (size_t i = 0; i < names; ++i) d.names.push_back(TRY(text()));
+    size_t digests = TRY(u32());
+    d.digests.reserve(std::min(digests, bytes.size() / 32));
+    for (size_t i = 0; i < digests; ++i) {
+      std::string_view raw = TRY(take(32));
+      std::memcpy(d.digests.emplace_back().data(), raw.data(), raw.size());
+    }
     out.push_back(std::move(d));
   }
+  if (!bytes.empty()) return make_error("reused files: data after the list");
   return out;
 }
 

@@ -119,7 +119,9 @@ Result<context::Selection> select_in(const context::Context& ctx, const FileComm
   return context::select_files(ctx, sel);
 }
 
-std::vector<CopyItem> items_of(const context::Context& ctx, const context::Selection& sel) {
+/// `sum`, when given, is the selection's checksum: items take their data digests from it.
+std::vector<CopyItem> items_of(const context::Context& ctx, const context::Selection& sel,
+                               const context::ContentChecksum* sum = nullptr) {
   // Files a source names itself (or a wildcard matched) vs files found inside a directory
   // source: ADD extracts archives of the first kind only.
   std::set<std::string_view> named;
@@ -127,9 +129,11 @@ std::vector<CopyItem> items_of(const context::Context& ctx, const context::Selec
     if (m.type != context::FileType::directory) named.insert(m.path);
   std::vector<CopyItem> items;
   items.reserve(sel.files.size());
-  for (const auto& file : sel.files) {
+  for (size_t i = 0; i < sel.files.size(); ++i) {
+    const auto& file = sel.files[i];
     CopyItem item{ctx.disk_path(*file.entry), std::nullopt, file.dest, -1};
     item.in_directory = !named.count(file.entry->path);
+    if (sum && file.entry->type == context::FileType::regular) item.digest = &sum->contents[i];
     items.push_back(std::move(item));
   }
   return items;
@@ -303,7 +307,7 @@ Result<Executed> execute_files(const BuildEnv& env, const plan::Step& step, cons
       CopyRequest req = base;
       req.extract_archives = f.add;
       if (selection) {
-        req.items = items_of(*ctx, *selection);
+        req.items = items_of(*ctx, *selection, &inputs.checksum);
         req.single_file = single_file(*selection, source_count);
         if (reuse) req.reuse = &*reuse;
       } else {

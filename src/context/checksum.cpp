@@ -3,13 +3,15 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <atomic>
 #include <charconv>
 #include <ctime>
-#include <map>
 #include <memory>
 #include <mutex>
 #include <thread>
+#include <unordered_map>
+#include <unordered_set>
 
 namespace cbuild::context {
 
@@ -285,13 +287,16 @@ Status prune_stat_cache(const Context& ctx, StatCache& cache) {
 }
 
 FileDiff diff(const std::vector<FileRecord>& before, const std::vector<FileRecord>& after) {
-  std::map<std::string_view, const FileRecord*> old_by_path;
+  // Hashed, not ordered: 20,000 paths sharing long prefixes made the tree's compares most of
+  // a big COPY's miss explanation.
+  std::unordered_map<std::string_view, const FileRecord*> old_by_path;
+  old_by_path.reserve(before.size());
   for (const auto& r : before) old_by_path[r.path] = &r;
   FileDiff d;
-  std::map<std::string_view, bool> seen;
+  std::unordered_set<std::string_view> seen;
+  seen.reserve(after.size());
   for (const auto& r : after) {
-    if (seen[r.path]) continue;
-    seen[r.path] = true;
+    if (!seen.insert(r.path).second) continue;
     auto it = old_by_path.find(r.path);
     if (it == old_by_path.end())
       d.added.push_back(r.path);
@@ -300,6 +305,7 @@ FileDiff diff(const std::vector<FileRecord>& before, const std::vector<FileRecor
   }
   for (const auto& [path, r] : old_by_path)
     if (!seen.count(path)) d.removed.emplace_back(path);
+  std::sort(d.removed.begin(), d.removed.end());
   return d;
 }
 

@@ -7,7 +7,8 @@
 
 namespace cbuild::layer {
 
-PipelinedSha::PipelinedSha() : m_threaded(sysconf(_SC_NPROCESSORS_ONLN) > 1) {
+ChunkPipe::ChunkPipe(std::function<void(const char*, size_t)> consume)
+    : m_consume(std::move(consume)), m_threaded(sysconf(_SC_NPROCESSORS_ONLN) > 1) {
   if (!m_threaded) {
     m_scratch.reset(new char[k_reserve_max]);
     return;
@@ -23,7 +24,7 @@ PipelinedSha::PipelinedSha() : m_threaded(sysconf(_SC_NPROCESSORS_ONLN) > 1) {
   m_free.pop_front();
 }
 
-PipelinedSha::~PipelinedSha() {
+ChunkPipe::~ChunkPipe() {
   if (!m_thread.joinable()) return;
   {
     std::lock_guard lock(m_mutex);
@@ -33,15 +34,15 @@ PipelinedSha::~PipelinedSha() {
   m_thread.join();
 }
 
-std::pair<char*, size_t> PipelinedSha::reserve(size_t min) {
+std::pair<char*, size_t> ChunkPipe::reserve(size_t min) {
   min = std::min(min, k_reserve_max);
   if (!m_threaded) return {m_scratch.get(), k_reserve_max};
   if (k_chunk_size - m_current->used < min) submit();
   return {m_current->data.get() + m_current->used, k_chunk_size - m_current->used};
 }
 
-void PipelinedSha::update(const void* data, size_t size) {
-  if (!m_threaded) return m_sha.update(data, size);
+void ChunkPipe::update(const void* data, size_t size) {
+  if (!m_threaded) return m_consume(static_cast<const char*>(data), size);
   auto* p = static_cast<const char*>(data);
   if (p == m_current->data.get() + m_current->used && size <= k_chunk_size - m_current->used) {
     m_current->used += size;  // filled in place after reserve()
@@ -58,7 +59,7 @@ void PipelinedSha::update(const void* data, size_t size) {
   }
 }
 
-void PipelinedSha::submit() {
+void ChunkPipe::submit() {
   if (!m_thread.joinable()) m_thread = std::thread([this] { run(); });
   std::unique_lock lock(m_mutex);
   m_full.push_back(m_current);
@@ -68,7 +69,7 @@ void PipelinedSha::submit() {
   m_free.pop_front();
 }
 
-void PipelinedSha::run() {
+void ChunkPipe::run() {
   std::unique_lock lock(m_mutex);
   for (;;) {
     m_cv.wait(lock, [&] { return m_done || !m_full.empty(); });
@@ -76,7 +77,7 @@ void PipelinedSha::run() {
     Chunk* chunk = m_full.front();
     m_full.pop_front();
     lock.unlock();
-    m_sha.update(chunk->data.get(), chunk->used);
+    m_consume(chunk->data.get(), chunk->used);
     chunk->used = 0;
     lock.lock();
     m_free.push_back(chunk);
@@ -84,9 +85,10 @@ void PipelinedSha::run() {
   }
 }
 
-Digest PipelinedSha::finish() {
+void ChunkPipe::finish() {
   if (m_threaded && !m_thread.joinable()) {
-    m_sha.update(m_current->data.get(), m_current->used);
+    m_consume(m_current->data.get(), m_current->used);
+    m_current->used = 0;
   } else if (m_threaded) {
     std::unique_lock lock(m_mutex);
     m_full.push_back(m_current);
@@ -95,7 +97,6 @@ Digest PipelinedSha::finish() {
     lock.unlock();
     m_thread.join();
   }
-  return m_sha.finish();
 }
 
 }  // namespace cbuild::layer

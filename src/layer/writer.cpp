@@ -7,12 +7,14 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
 #include <set>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
 #include "c_locale.hpp"
+#include "content_hasher.hpp"
 #include "cbuild/layer/override_stat.hpp"
 #include "cbuild/layer/prefetch.hpp"
 #include "cbuild/layer/whiteout.hpp"
@@ -51,14 +53,15 @@ struct Child {
   struct stat st {};
   bool whiteout = false;
   int from_fd = -1;  ///< a pending file's directory (PendingFiles), else -1: the tree's
+  const std::array<uint8_t, 32>* known = nullptr;  ///< a pending file's data digest, when given
 };
 
 class TreeWriter {
  public:
-  /// `zero_mtime`, when given, receives the same tar with every positive mtime 0 (read once,
-  /// hashed twice).
-  TreeWriter(const fs::path& root, const WriteOptions& options, TarOutput& out, TarOutput* zero_mtime = nullptr)
-      : m_root(root), m_options(options), m_out(out), m_zero_mtime(zero_mtime) {
+  /// `content`, when given, receives each entry's fields and each file's data (or its
+  /// known digest): the layer's content digest (read once, hashed twice).
+  TreeWriter(const fs::path& root, const WriteOptions& options, TarOutput& out, ContentHasher* content = nullptr)
+      : m_root(root), m_options(options), m_out(out), m_content(content) {
     for (const auto& e : options.exclude) {
       std::string p = e;
       while (p.starts_with("./")) p.erase(0, 2);
@@ -182,7 +185,7 @@ class TreeWriter {
       pending_names.insert(pending->names.begin(), pending->names.end());
     }
     std::vector<Child> out;
-    auto add = [&](int fd, std::string name) -> Status {
+    auto add = [&](int fd, std::string name, const std::array<uint8_t, 32>* known) -> Status {
       if (m_exclude.count(prefix + name)) return {};
       Child c;
       if (fstatat(fd, name.c_str(), &c.st, AT_SYMLINK_NOFOLLOW) != 0) return io_error("stat", prefix + name);
@@ -190,6 +193,7 @@ class TreeWriter {
       if (fd != dirfd) {
         if (!S_ISREG(c.st.st_mode)) return make_error("write layer: pending file `{}/{}` is not a regular file", pending->from, name);
         c.from_fd = fd;
+        c.known = known;
       }
       if (S_ISDIR(c.st.st_mode)) pending_mtime(prefix + name + "/", c.st);
       if (overlay() && overlay_whiteout(fd, name, c.st)) {
@@ -205,9 +209,10 @@ class TreeWriter {
     };
     // A pending file already linked is listed once, from where it is linked from.
     for (auto& name : TRY(list_names(dirfd, full(prefix))))
-      if (!pending_names.count(name)) TRY(add(dirfd, std::move(name)));
+      if (!pending_names.count(name)) TRY(add(dirfd, std::move(name), nullptr));
     if (pending)
-      for (const auto& name : pending->names) TRY(add(from.get(), name));
+      for (size_t i = 0; i < pending->names.size(); ++i)
+        TRY(add(from.get(), pending->names[i], pending->digests.empty() ? nullptr : &pending->digests[i]));
     if (opaque) {
       Child c;
       c.name = std::string(k_opaque_whiteout);
@@ -268,12 +273,45 @@ class TreeWriter {
   Status write_header(const std::string& rel) {
     ++m_entries;
     TRY(named(m_out.write_header(m_entry), rel));
-    if (!m_zero_mtime) return {};
-    time_t mtime = archive_entry_mtime(m_entry);
-    if (mtime > 0) archive_entry_set_mtime(m_entry, 0, 0);
-    TRY(named(m_zero_mtime->write_header(m_entry), rel));
-    archive_entry_set_mtime(m_entry, mtime, 0);
+    if (m_content) m_content->entry(content_fields());
     return {};
+  }
+
+  /// The entry's fields for the content digest: all the tar header holds but the mtime.
+  std::string_view content_fields() {
+    std::string& out = m_fields;
+    out.clear();
+    auto text = [&](const char* s) {
+      size_t n = s ? std::strlen(s) : 0;
+      put_u64(out, n);
+      out.append(s ? s : "", n);
+    };
+    text(archive_entry_pathname(m_entry));
+    put_u64(out, archive_entry_filetype(m_entry));
+    put_u64(out, archive_entry_perm(m_entry));
+    put_u64(out, static_cast<uint64_t>(archive_entry_uid(m_entry)));
+    put_u64(out, static_cast<uint64_t>(archive_entry_gid(m_entry)));
+    put_u64(out, static_cast<uint64_t>(archive_entry_size(m_entry)));
+    text(archive_entry_symlink(m_entry));
+    text(archive_entry_hardlink(m_entry));
+    put_u64(out, archive_entry_rdevmajor(m_entry));
+    put_u64(out, archive_entry_rdevminor(m_entry));
+    put_u64(out, static_cast<uint64_t>(archive_entry_xattr_reset(m_entry)));
+    const char* name = nullptr;
+    const void* value = nullptr;
+    size_t size = 0;
+    while (archive_entry_xattr_next(m_entry, &name, &value, &size) == ARCHIVE_OK) {
+      text(name);
+      put_u64(out, size);
+      out.append(static_cast<const char*>(value), size);
+    }
+    return out;
+  }
+
+  static void put_u64(std::string& out, uint64_t v) {
+    char bytes[8];
+    for (int i = 0; i < 8; ++i) bytes[i] = static_cast<char>((v >> (8 * i)) & 0xff);
+    out.append(bytes, 8);
   }
 
   Status emit_whiteout(const std::string& rel, int64_t dir_mtime) {
@@ -284,7 +322,9 @@ class TreeWriter {
     archive_entry_set_gid(m_entry, 0);
     archive_entry_set_size(m_entry, 0);
     archive_entry_set_mtime(m_entry, dir_mtime, 0);
-    return write_header(rel);
+    TRY(write_header(rel));
+    if (m_content) m_content->end_data();  // a regular file: its (empty) data's digest
+    return {};
   }
 
   /// Owner, permissions and type as the layer records them.
@@ -351,7 +391,8 @@ class TreeWriter {
     if (type != S_IFREG) return write_header(rel);
     archive_entry_set_size(m_entry, st.st_size);
     TRY(write_header(rel));
-    return copy_content(fd.get(), rel, static_cast<uint64_t>(st.st_size));
+    TRY(copy_content(fd.get(), rel, static_cast<uint64_t>(st.st_size), c.known));
+    return {};
   }
 
   Status emit_symlink(int dirfd, const std::string& rel, const Child& c) {
@@ -375,8 +416,10 @@ class TreeWriter {
     return walk(fd.get(), rel + "/", clamp(c.st.st_mtim.tv_sec), overlay() && x.opaque);
   }
 
-  Status copy_content(int fd, const std::string& rel, uint64_t size) {
+  /// The file's data into the tar and, unless its digest is `known`, the content digest.
+  Status copy_content(int fd, const std::string& rel, uint64_t size, const std::array<uint8_t, 32>* known) {
     uint64_t left = size;
+    ContentHasher* content = known ? nullptr : m_content;
     while (left > 0) {
       size_t want = static_cast<size_t>(std::min<uint64_t>(left, k_read_buffer_size));
       auto [buffer, room] = m_out.data_buffer(std::min<size_t>(want, 256 << 10));
@@ -388,17 +431,20 @@ class TreeWriter {
       }
       if (n == 0) return make_error("write layer: `{}` shrank while being read", full(rel));
       // The copy first: once m_out has the buffer, its hashing thread owns it.
-      if (m_zero_mtime) TRY(named(m_zero_mtime->write_data(buffer, static_cast<size_t>(n)), rel));
+      if (content) content->data(buffer, static_cast<size_t>(n));
       TRY(named(m_out.write_data(buffer, static_cast<size_t>(n)), rel));
       left -= static_cast<uint64_t>(n);
     }
+    if (known && m_content) m_content->known(*known);
+    if (content) content->end_data();
     return {};
   }
 
   fs::path m_root;
   const WriteOptions& m_options;
   TarOutput& m_out;
-  TarOutput* m_zero_mtime;
+  ContentHasher* m_content;
+  std::string m_fields;  // content_fields(), reused
   std::set<std::string> m_exclude;
   /// Files with more than one link, by inode: the first name each was written under. (A
   /// reused file is linked to an earlier snapshot too, so every one of a COPY re-run's.)
@@ -445,9 +491,15 @@ Result<PendingFiles> PendingFiles::of(const fs::path& root, const std::vector<Li
       return make_error("files linked into `{}` from both `{}` and `{}`", link.to, dir->second.from, link.from);
     }
     // A name already there (written after the copy) stays: linking it will fail, as it exists.
-    for (const auto& name : link.names)
-      if (!present[key].count(name)) dir->second.names.push_back(name);
+    const bool digests = link.digests.size() == link.names.size();
+    for (size_t i = 0; i < link.names.size(); ++i) {
+      if (present[key].count(link.names[i])) continue;
+      dir->second.names.push_back(link.names[i]);
+      if (digests) dir->second.digests.push_back(link.digests[i]);
+    }
   }
+  for (auto& [key, dir] : out.dirs)  // digests for some names only: none (their data is hashed)
+    if (dir.digests.size() != dir.names.size()) dir.digests.clear();
   return out;
 }
 
@@ -468,13 +520,13 @@ Result<LayerDigests> layer_diff_id(const fs::path& root, const WriteOptions& opt
 Result<LayerIdentity> layer_identity(const fs::path& root, const WriteOptions& options) {
   ScopedCLocale c_locale;
   auto out = TRY(TarOutput::open(nullptr));
-  auto zero = TRY(TarOutput::open(nullptr));
-  TreeWriter writer(root, options, *out, zero.get());
+  ContentHasher content;
+  TreeWriter writer(root, options, *out, &content);
   LayerIdentity result;
   result.layer.entries = TRY(writer.run());
   result.layer.diff_id = TRY(out->close());
   result.layer.tar_size = out->size();
-  result.content = TRY(zero->close());
+  result.content = content.finish();
   return result;
 }
 

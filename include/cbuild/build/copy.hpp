@@ -42,6 +42,7 @@
 /// the wanted owner and mode go to `user.containers.override_stat`, as the layer applier does.
 #include <sys/types.h>
 
+#include <array>
 #include <cstdint>
 #include <filesystem>
 #include <optional>
@@ -70,6 +71,9 @@ struct CopyItem {
   /// The file was found inside a directory source (`ADD dir/ /d/`): ADD extracts only
   /// archives named by a source itself (or a wildcard match), as BuildKit does.
   bool in_directory = false;
+  /// The SHA-256 of a regular source's data, from the context checksum, when known: a
+  /// reused file's layer entry takes it instead of hashing the data again.
+  const std::array<uint8_t, 32>* digest = nullptr;
 };
 
 /// Resolved `--chown` owner (container ids).

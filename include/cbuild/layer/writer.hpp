@@ -32,6 +32,7 @@
 ///    archive/tar, hence docker and BuildKit, write it).
 #include <time.h>
 
+#include <array>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -63,6 +64,9 @@ struct LinkedDir {
   std::string from;
   std::string to;
   std::vector<std::string> names;
+  /// The SHA-256 of each name's data, when known (else empty): the content digest then
+  /// takes it instead of hashing the data again.
+  std::vector<std::array<uint8_t, 32>> digests;
 };
 
 /// Files being linked into the tree while its layer is written (a COPY re-run links the
@@ -74,6 +78,7 @@ struct PendingFiles {
   struct Dir {
     std::string from;                ///< absolute
     std::vector<std::string> names;  ///< regular files, not yet (or already) in the tree
+    std::vector<std::array<uint8_t, 32>> digests;  ///< their data's SHA-256 (LinkedDir), or empty
   };
   /// By directory relative to the root with a trailing slash ("" for the root, "a/b/").
   std::map<std::string, Dir> dirs;
@@ -120,13 +125,16 @@ Result<LayerDigests> write_layer(const fs::path& root, const WriteOptions& optio
 /// `options.compression` is ignored; blob fields of the result are empty.
 Result<LayerDigests> layer_diff_id(const fs::path& root, const WriteOptions& options);
 
-/// The diffID of a layer and its content digest: the diffID the same tree would have with
-/// every (positive) mtime 0, which two runs writing the same files at different times share.
+/// The diffID of a layer and its content digest, which two runs writing the same files at
+/// different times share: SHA-256 over each entry's tar fields but the mtime (name, type,
+/// mode, owner, size, link targets, device numbers, xattrs), each regular file's followed
+/// by the SHA-256 of its data (from PendingFiles::Dir::digests when given).
 struct LayerIdentity {
   LayerDigests layer;  ///< as layer_diff_id gives it
   Digest content;
 };
-/// Both digests in one pass over the tree (each file read once, its bytes hashed twice).
+/// Both digests in one pass over the tree (each file read once, its bytes hashed twice,
+/// the second time on another thread).
 Result<LayerIdentity> layer_identity(const fs::path& root, const WriteOptions& options);
 
 }  // namespace cbuild::layer

@@ -70,7 +70,7 @@ class Active {
 
 /// What a commit measured besides the diffID.
 struct CommitInfo {
-  /// The layer's digest with every mtime taken as 0: equal for two runs of a step that
+  /// The layer's content digest (layer::LayerIdentity): equal for two runs of a step that
   /// wrote the same content at different times (the builder's early cutoff compares it).
   Digest content;
   uint64_t tar_size = 0;  ///< bytes of the uncompressed layer tar

@@ -445,3 +445,23 @@ TEST_CASE("copy: a re-run on the same parent checks reuse on two threads and kee
     CHECK(lstat_of(f.r(rel)).st_ino == lstat_of(previous.path() / rel).st_ino);
   }
 }
+
+TEST_CASE("copy: the reused files go through a child's result and back") {
+  std::vector<build::ReusedDir> dirs(2);
+  dirs[0] = {"/prev/a", "/upper/a", {"x", "name with\nnewline", std::string("\xff\x01", 2)}, {}};
+  dirs[0].digests = {Digest::of("x").bytes(), Digest::of("y").bytes(), Digest::of("z").bytes()};
+  dirs[1] = {"/prev", "/upper", {"top"}, {}};  // no digests
+  std::string bytes = build::reused_to_bytes(dirs);
+  auto back = build::reused_from_bytes(bytes);
+  REQUIRE(back.ok());
+  REQUIRE(back->size() == 2);
+  for (size_t i = 0; i < 2; ++i) {
+    CHECK((*back)[i].from == dirs[i].from);
+    CHECK((*back)[i].to == dirs[i].to);
+    CHECK((*back)[i].names == dirs[i].names);
+    CHECK((*back)[i].digests == dirs[i].digests);
+  }
+  CHECK(build::reused_from_bytes("").value().empty());
+  for (size_t n = 1; n < bytes.size(); ++n) CHECK_FALSE(build::reused_from_bytes(std::string_view(bytes).substr(0, n)).ok());
+  CHECK_FALSE(build::reused_from_bytes(bytes + "x").ok());
+}

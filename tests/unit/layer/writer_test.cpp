@@ -3,9 +3,11 @@
 #include <sys/socket.h>
 #include <sys/sysmacros.h>
 #include <sys/un.h>
+#include <sys/xattr.h>
 
 #include <catch2/catch.hpp>
 #include <clocale>
+#include <functional>
 
 #include "cbuild/layer/override_stat.hpp"
 #include "unit/child_process.hpp"
@@ -115,22 +117,43 @@ TEST_CASE("writer: an mtime change changes the diffID unless clamped below it") 
   CHECK(find(entries, "a/z.txt").mtime == 1600000000);
 }
 
-TEST_CASE("writer: layer_identity gives the diffID and the diffID with mtimes 0 in one pass") {
+TEST_CASE("writer: layer_identity gives the diffID and a content digest blind to mtimes in one pass") {
   auto tmp = TempDir::create("layer-w").value();
   auto root = sample_tree(tmp);
   WriteOptions clamped;
   clamped.clamp_mtime = 1550000000;
-  WriteOptions zero;
-  zero.clamp_mtime = 0;
   auto id = layer_identity(root, clamped).value();
   CHECK(id.layer.diff_id == layer_diff_id(root, clamped).value().diff_id);
   CHECK(id.layer.tar_size == layer_diff_id(root, clamped).value().tar_size);
   CHECK(id.layer.entries == layer_diff_id(root, clamped).value().entries);
-  CHECK(id.content == layer_diff_id(root, zero).value().diff_id);
   CHECK(id.content != id.layer.diff_id);
+  CHECK(layer_identity(root, {}).value().content == id.content);  // the clamp is about mtimes only
   set_mtime(root / "b.txt", 1650000000);  // a re-run at another time: same content
+  set_mtime(root / "a", 1650000000);
   auto again = layer_identity(root, clamped).value();
   CHECK(again.content == id.content);
+  CHECK(again.layer.diff_id != layer_diff_id(root, {}).value().diff_id);
+  // Whatever else a tar header or the data holds changes it.
+  auto changed = [&](const std::function<void()>& change) {
+    change();
+    return layer_identity(root, clamped).value().content != id.content;
+  };
+  CHECK(changed([&] { write_text(root / "a/z.txt", "zeD\n"); }));  // same size, other data
+  write_text(root / "a/z.txt", "zed\n");
+  CHECK(layer_identity(root, clamped).value().content == id.content);
+  CHECK(changed([&] { fs::permissions(root / "b.txt", fs::perms(0600)); }));
+  fs::permissions(root / "b.txt", fs::perms(0644));
+  CHECK(changed([&] { REQUIRE(::lsetxattr((root / "b.txt").c_str(), "user.k", "v", 1, 0) == 0); }));
+  REQUIRE(::lremovexattr((root / "b.txt").c_str(), "user.k") == 0);
+  CHECK(changed([&] { fs::rename(root / "a-b", root / "a-c"); }));
+  fs::rename(root / "a-c", root / "a-b");
+  CHECK(changed([&] {
+    fs::remove(root / "a/link");
+    fs::create_symlink("../bin/tool", root / "a/link");
+  }));
+  fs::remove(root / "a/link");
+  fs::create_symlink("../b.txt", root / "a/link");
+  CHECK(layer_identity(root, clamped).value().content == id.content);
   CHECK_FALSE(layer_identity(tmp.path() / "missing", {}).ok());
 }
 
@@ -371,6 +394,29 @@ TEST_CASE("writer: pending files are written as the tree will be once they are l
   CHECK(linked->layer.diff_id == before->layer.diff_id);
   CHECK(linked->layer.entries == before->layer.entries);
   CHECK(linked->content == before->content);
+
+  // Digests given for the pending files: taken, not hashed again (a wrong one shows it).
+  std::vector<LinkedDir> with_digests = links;
+  with_digests[0].digests = {Digest::of("previous").bytes(), Digest::of("linked x").bytes()};
+  with_digests[1].digests = {Digest::of("linked y").bytes()};
+  fs::remove(root / "a/x.txt");
+  fs::remove(root / "a/y.txt");
+  set_mtime(root / "a", 1600000000);
+  auto known = PendingFiles::of(root, with_digests);
+  REQUIRE(known.ok());
+  CHECK(known->dirs.at("a/").digests ==
+        std::vector<std::array<uint8_t, 32>>{Digest::of("linked x").bytes(), Digest::of("linked y").bytes()});
+  options.pending = &*known;
+  auto taken = layer_identity(root, options);
+  REQUIRE(taken.ok());
+  CHECK(taken->content == before->content);
+  CHECK(taken->layer.diff_id == before->layer.diff_id);
+  with_digests[1].digests = {Digest::of("something else").bytes()};
+  auto wrong = PendingFiles::of(root, with_digests);
+  options.pending = &*wrong;
+  CHECK(layer_identity(root, options).value().content != before->content);
+  with_digests[1].digests.clear();  // digests for some names only: none taken
+  CHECK(PendingFiles::of(root, with_digests).value().dirs.at("a/").digests.empty());
 
   CHECK_FALSE(PendingFiles::of(root, {{from, (tmp.path() / "elsewhere").string(), {"x.txt"}}}).ok());
   CHECK_FALSE(PendingFiles::of(root, {{from, to, {"x.txt"}}, {(prev / "b").string(), to, {"y.txt"}}}).ok());
