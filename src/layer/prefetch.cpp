@@ -5,8 +5,21 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <utility>
 
 namespace cbuild::layer {
+
+namespace {
+
+// open_to_read's flags, and O_NONBLOCK: a fifo among the names must not block the thread.
+int open_ahead(int dirfd, const char* name) {
+  constexpr int k_flags = O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC;
+  int fd = ::openat(dirfd, name, k_flags | O_NOATIME);
+  if (fd < 0 && errno == EPERM) fd = ::openat(dirfd, name, k_flags);
+  return fd;
+}
+
+}  // namespace
 
 Prefetcher::~Prefetcher() {
   {
@@ -14,21 +27,33 @@ Prefetcher::~Prefetcher() {
     m_stop = true;
   }
   m_wake.notify_one();
+  m_room.notify_one();
   if (m_thread.joinable()) m_thread.join();
-  for (auto& b : m_batches)
+  for (auto& b : m_batches) {
     if (b.dirfd >= 0) ::close(b.dirfd);
+    for (int fd : b.fds)
+      if (fd >= 0) ::close(fd);
+  }
 }
 
-void Prefetcher::add(int dirfd, std::vector<std::string> names) {
-  if (names.empty()) return;
+size_t Prefetcher::add(int dirfd, std::vector<std::string> names, bool hand_over) {
   int dup = dirfd == AT_FDCWD ? AT_FDCWD : ::fcntl(dirfd, F_DUPFD_CLOEXEC, 0);
-  if (dup == -1) return;  // read-ahead is only a hint
-  {
-    std::lock_guard lock(m_mutex);
-    m_batches.push_back(Batch{dup, std::move(names)});
-    if (!m_thread.joinable()) m_thread = std::thread([this] { run(); });
-  }
+  if (dup == -1) names.clear();  // read-ahead is only a hint
+  std::lock_guard lock(m_mutex);
+  std::vector<int> fds(names.size(), k_not_open);
+  m_batches.push_back(Batch{dup, std::move(names), std::move(fds), hand_over});
+  if (!m_batches.back().names.empty() && !m_thread.joinable()) m_thread = std::thread([this] { run(); });
   m_wake.notify_one();
+  return m_batches.size() - 1;
+}
+
+int Prefetcher::take(size_t batch, size_t index) {
+  std::lock_guard lock(m_mutex);
+  if (batch >= m_batches.size() || index >= m_batches[batch].fds.size()) return -1;
+  int fd = std::exchange(m_batches[batch].fds[index], k_taken);
+  if (fd < 0) return -1;
+  if (m_open-- == k_max_open) m_room.notify_one();
+  return fd;
 }
 
 ssize_t Prefetcher::read_maybe_cold(int fd, void* buffer, size_t size) {
@@ -49,24 +74,30 @@ void Prefetcher::check(int fd) {
 }
 
 void Prefetcher::run() {
+  std::unique_lock lock(m_mutex);
   for (;;) {
-    Batch batch;
-    {
-      std::unique_lock lock(m_mutex);
-      m_wake.wait(lock, [this] { return m_stop || !m_batches.empty(); });
+    m_wake.wait(lock, [this] { return m_stop || m_next < m_batches.size(); });
+    if (m_stop) return;
+    size_t number = m_next++;
+    for (size_t i = 0; i < m_batches[number].names.size(); ++i) {
+      m_room.wait(lock, [this] { return m_stop || m_open < k_max_open; });
       if (m_stop) return;
-      batch = std::move(m_batches.front());
-      m_batches.pop_front();
-    }
-    for (const auto& name : batch.names) {
-      int fd = ::openat(batch.dirfd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+      Batch& batch = m_batches[number];  // a reference into the deque stays valid while it grows
+      if (batch.fds[i] == k_taken) continue;  // the reader got there first
+      int dirfd = batch.dirfd;
+      const std::string& name = batch.names[i];
+      lock.unlock();
+      int fd = open_ahead(dirfd, name.c_str());
+      if (fd >= 0) (void)::readahead(fd, 0, k_max_bytes);  // queues the reads; clamped to the file's size
+      lock.lock();
       if (fd < 0) continue;
-      (void)::readahead(fd, 0, k_max_bytes);  // queues the reads; clamped to the file's size
-      ::close(fd);
-      std::lock_guard lock(m_mutex);
-      if (m_stop) break;
+      if (!batch.hand_over || batch.fds[i] == k_taken) {
+        ::close(fd);
+      } else {
+        batch.fds[i] = fd;
+        ++m_open;
+      }
     }
-    if (batch.dirfd >= 0) ::close(batch.dirfd);
   }
 }
 

@@ -54,6 +54,7 @@ struct Child {
   bool whiteout = false;
   int from_fd = -1;  ///< a pending file's directory (PendingFiles), else -1: the tree's
   const std::array<uint8_t, 32>* known = nullptr;  ///< a pending file's data digest, when given
+  std::optional<std::pair<size_t, size_t>> ahead;  ///< batch and index in the Prefetcher
 };
 
 class TreeWriter {
@@ -231,12 +232,12 @@ class TreeWriter {
     auto kids = TRY(children(dirfd, prefix, opaque, from));
     bool prefetching = false;
     for (size_t i = 0; i < kids.size(); ++i) {
-      const Child& c = kids[i];
       if (!prefetching && m_prefetch.cold()) {
-        prefetch(dirfd, kids, i);
-        if (from) prefetch(from.get(), kids, i);
+        prefetch(dirfd, -1, kids, i);
+        if (from) prefetch(from.get(), from.get(), kids, i);
         prefetching = true;
       }
+      const Child& c = kids[i];
       std::string rel = prefix + c.name;
       if (c.whiteout) {
         TRY(emit_whiteout(rel, dir_mtime));
@@ -247,15 +248,19 @@ class TreeWriter {
     return {};
   }
 
-  /// Once reads wait for the disk: read-ahead of the directory's files in `dirfd` (the
-  /// tree's directory or a pending files' one) from `from` on.
-  void prefetch(int dirfd, const std::vector<Child>& kids, size_t from) {
+  /// Once reads wait for the disk: read-ahead of the directory's files from `from` on that
+  /// are in `dirfd`: those whose Child::from_fd is `from_fd` (-1: the tree's directory, else
+  /// a pending files' one). emit() takes them open.
+  void prefetch(int dirfd, int from_fd, std::vector<Child>& kids, size_t from) {
     std::vector<std::string> names;
+    std::vector<Child*> ahead;
     for (size_t i = from; i < kids.size(); ++i)
-      if (!kids[i].whiteout && S_ISREG(kids[i].st.st_mode) && kids[i].st.st_size > 0 &&
-          (kids[i].from_fd < 0 ? dirfd : kids[i].from_fd) == dirfd)
+      if (!kids[i].whiteout && S_ISREG(kids[i].st.st_mode) && kids[i].st.st_size > 0 && kids[i].from_fd == from_fd) {
         names.push_back(kids[i].disk_name);
-    m_prefetch.add(dirfd, std::move(names));
+        ahead.push_back(&kids[i]);
+      }
+    size_t batch = m_prefetch.add(dirfd, std::move(names), true);
+    for (size_t k = 0; k < ahead.size(); ++k) ahead[k]->ahead = {batch, k};
   }
 
   void reset_entry(const std::string& path) {
@@ -366,7 +371,8 @@ class TreeWriter {
     if (S_ISDIR(st.st_mode)) return emit_dir(dirfd, rel, c);
     UniqueFd fd;
     if (S_ISREG(st.st_mode)) {
-      fd.reset(open_to_read(dirfd, c.disk_name.c_str()));
+      if (c.ahead) fd.reset(m_prefetch.take(c.ahead->first, c.ahead->second));
+      if (!fd) fd.reset(open_to_read(dirfd, c.disk_name.c_str()));
       if (!fd) return io_error("open", rel);
     }
     Xattrs x = TRY(read_xattrs(fd ? fd.get() : -1, rel));

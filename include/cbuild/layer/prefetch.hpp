@@ -31,8 +31,16 @@ class Prefetcher {
 
   /// Queues `names` (relative to `dirfd`, which is duplicated; or AT_FDCWD) for readahead of their first
   /// k_max_bytes, in order. (Past that the kernel's own read-ahead of a sequential read keeps
-  /// the disk busy.)
-  void add(int dirfd, std::vector<std::string> names);
+  /// the disk busy.) Returns the batch's number. With `hand_over`, the files stay open for
+  /// take(): the reader then opens none of them itself, and each is opened once.
+  size_t add(int dirfd, std::vector<std::string> names, bool hand_over = false);
+  /// The file `index` of a `hand_over` batch, opened (as open_to_read does, plus O_NONBLOCK)
+  /// by the read-ahead thread: the caller owns the fd. -1 when the thread has not opened it
+  /// (yet): it then skips it. The thread holds at most k_max_open files for the reader, so
+  /// the reader must take every file of such a batch it reaches.
+  int take(size_t batch, size_t index);
+
+  static constexpr size_t k_max_open = 128;
 
   /// Reads up to `size` bytes from `fd` at its offset, like read(2); the first read that
   /// finds its data out of the page cache makes the prefetcher cold.
@@ -43,16 +51,22 @@ class Prefetcher {
   bool cold() const { return m_cold; }
 
  private:
+  static constexpr int k_not_open = -1, k_taken = -2;
   struct Batch {
     int dirfd = -1;
     std::vector<std::string> names;
+    std::vector<int> fds;  ///< per name: an open fd for take(), k_not_open or k_taken
+    bool hand_over = false;
   };
   void run();
 
   bool m_cold = false;
   std::mutex m_mutex;
-  std::condition_variable m_wake;
-  std::deque<Batch> m_batches;
+  std::condition_variable m_wake;  // new batches, stop
+  std::condition_variable m_room;  // fewer than k_max_open held, stop
+  std::deque<Batch> m_batches;     // every batch, by number (kept for take())
+  size_t m_next = 0;               // the next batch to read ahead
+  size_t m_open = 0;               // fds held for take()
   bool m_stop = false;
   std::thread m_thread;
 };

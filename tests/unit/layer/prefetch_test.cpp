@@ -107,3 +107,47 @@ TEST_CASE("prefetch: a layer of an evicted tree has the diffID of the cached tre
   CHECK(cold.tar_size == warm.tar_size);
   CHECK(cold.entries == warm.entries);
 }
+
+TEST_CASE("prefetch: a hand-over batch's files are opened once, by the read-ahead thread", "[prefetch]") {
+  TempDir tmp = TempDir::create("prefetch-", "/var/tmp").value();
+  std::vector<std::string> names;
+  for (char c : {'a', 'b', 'c'}) {
+    names.emplace_back(1, c);
+    write_text(tmp.path() / names.back(), pattern(4096, c));
+  }
+  UniqueFd dir(::open(tmp.path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  REQUIRE(dir);
+  Prefetcher prefetcher;
+  size_t plain = prefetcher.add(dir.get(), names);
+  size_t batch = prefetcher.add(dir.get(), names, true);
+  CHECK(batch == plain + 1);
+  // Wait until the thread holds all three open (a take before would open nothing).
+  auto held = [&] {
+    size_t n = 0;
+    for (const auto& e : fs::directory_iterator("/proc/self/fd")) {
+      std::error_code ec;
+      auto target = fs::read_symlink(e.path(), ec);
+      n += !ec && target.parent_path() == tmp.path();
+    }
+    return n;
+  };
+  for (int tries = 0; tries < 2500 && held() < names.size(); ++tries)
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  REQUIRE(held() == names.size());
+  for (size_t i = 0; i < names.size(); ++i) {
+    int fd = prefetcher.take(batch, i);
+    REQUIRE(fd >= 0);
+    UniqueFd owned(fd);
+    struct stat got {}, want {};
+    REQUIRE(::fstat(fd, &got) == 0);
+    REQUIRE(::stat((tmp.path() / names[i]).c_str(), &want) == 0);
+    CHECK(got.st_ino == want.st_ino);
+    char buf[4096];
+    CHECK(::read(fd, buf, sizeof buf) == 4096);
+    CHECK(std::string(buf, 4096) == pattern(4096, names[i][0]));
+    CHECK(prefetcher.take(batch, i) == -1);  // once
+  }
+  CHECK(prefetcher.take(plain, 0) == -1);  // not handed over
+  CHECK(prefetcher.take(batch + 1, 0) == -1);
+  CHECK(prefetcher.take(batch, names.size()) == -1);
+}

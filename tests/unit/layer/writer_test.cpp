@@ -421,3 +421,45 @@ TEST_CASE("writer: pending files are written as the tree will be once they are l
   CHECK_FALSE(PendingFiles::of(root, {{from, (tmp.path() / "elsewhere").string(), {"x.txt"}}}).ok());
   CHECK_FALSE(PendingFiles::of(root, {{from, to, {"x.txt"}}, {(prev / "b").string(), to, {"y.txt"}}}).ok());
 }
+
+TEST_CASE("writer: read ahead from a cold tree, pending files and the tree's own are not mixed up", "[prefetch]") {
+  // On disk (not tmpfs) and out of the page cache, so the writer reads ahead.
+  auto tmp = TempDir::create("layer-w", "/var/tmp").value();
+  fs::path root = tmp.path() / "t", prev = tmp.path() / "prev";
+  std::vector<std::string> pending_names;
+  for (int i = 0; i < 600; ++i) {  // interleaved by name, every size different
+    std::string name = fmt::format("f{:03}", i);
+    std::string data(8000 + static_cast<size_t>(i) * 37, static_cast<char>('a' + i % 26));
+    if (i % 50 == 7) {  // copied again: an older version is in the previous tree too
+      write_text(root / "d" / name, data);
+      write_text(prev / "d" / name, std::string(data.size() + 5, 'Z'));
+    } else {
+      write_text(prev / "d" / name, data);
+      pending_names.push_back(name);
+    }
+  }
+  set_all_mtimes(root, 1600000000);
+  set_all_mtimes(prev, 1600000000);
+  auto evict = [](const fs::path& dir) {
+    for (auto& e : fs::recursive_directory_iterator(dir)) {
+      UniqueFd fd(::open(e.path().c_str(), O_RDONLY | O_CLOEXEC));
+      REQUIRE(fd);
+      REQUIRE(::fsync(fd.get()) == 0);
+      REQUIRE(::posix_fadvise(fd.get(), 0, 0, POSIX_FADV_DONTNEED) == 0);
+    }
+  };
+  evict(root);
+  evict(prev);
+  auto pending = PendingFiles::of(root, {{(prev / "d").string(), (root / "d").string(), pending_names, {}}});
+  REQUIRE(pending.ok());
+  WriteOptions options;
+  options.pending = &*pending;
+  auto written = layer_identity(root, options);
+  REQUIRE(written.ok());
+  for (const auto& name : pending_names) fs::create_hard_link(prev / "d" / name, root / "d" / name);
+  set_mtime(root / "d", 1600000000);
+  auto linked = layer_identity(root, {});
+  REQUIRE(linked.ok());
+  CHECK(written->layer.diff_id == linked->layer.diff_id);
+  CHECK(written->content == linked->content);
+}
