@@ -89,7 +89,7 @@ class Copier {
     size_t from = std::max(m_prefetched, i + 1), to = std::min(m_req.items.size(), from + k_window);
     std::vector<std::string> paths;
     for (size_t j = from; j < to; ++j)
-      if (!m_req.items[j].source.empty() && reusable_size(m_req.items[j]) < 0) paths.push_back(m_req.items[j].source.string());
+      if (!m_req.items[j].source.empty() && reusable_size(m_req.items[j]) < 0) paths.push_back(m_req.items[j].source);
     m_prefetch.add(AT_FDCWD, std::move(paths));
     m_prefetched = to;
   }
@@ -115,7 +115,7 @@ class Copier {
     if (m_req.chown) options.chown = m_owner;
     options.ids = &m_req.ids;
     auto stats = copy_extract_archive(item.source, m_dest_fd.get(), m_dest_display, options);
-    if (!stats) return std::move(stats).error().wrap("extract `{}`", item.source.string());
+    if (!stats) return std::move(stats).error().wrap("extract `{}`", item.source);
     m_stats.files += stats->files;
     m_stats.bytes += stats->bytes;
     ++m_stats.archives_extracted;
@@ -146,10 +146,10 @@ class Copier {
     }
     struct stat st {};
     if (::lstat(item.source.c_str(), &st) != 0)
-      return errno_error(fmt::format("stat `{}`", item.source.string()));
+      return errno_error(fmt::format("stat `{}`", item.source));
     if (rel.empty()) {
       if (S_ISDIR(st.st_mode)) return {};  // a directory source's own entry: dest itself
-      return make_error(ExitCode::bad_input, "copy `{}`: no destination name", item.source.string());
+      return make_error(ExitCode::bad_input, "copy `{}`: no destination name", item.source);
     }
     auto [parent, name] = copy_split_parent(rel);
     int pfd = TRY(parent_fd(parent));
@@ -278,7 +278,7 @@ class Copier {
     const std::string* to = upper_dir(parent);
     if (!to) return false;
     if (m_stats.reused.empty() || m_stats.reused.back().to != *to)
-      m_stats.reused.push_back({join_rel(m_previous_root, parent), *to, {}});
+      m_stats.reused.push_back({join_rel(m_previous_root, parent), *to, {}, {}});
     m_stats.reused.back().names.push_back(name);
     if (digest) m_stats.reused.back().digests.push_back(*digest);
     m_stats.bytes += static_cast<uint64_t>(size);

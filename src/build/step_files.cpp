@@ -129,9 +129,11 @@ std::vector<CopyItem> items_of(const context::Context& ctx, const context::Selec
     if (m.type != context::FileType::directory) named.insert(m.path);
   std::vector<CopyItem> items;
   items.reserve(sel.files.size());
+  std::string root = ctx.root().string();
+  if (!root.ends_with('/')) root += '/';
   for (size_t i = 0; i < sel.files.size(); ++i) {
     const auto& file = sel.files[i];
-    CopyItem item{ctx.disk_path(*file.entry), std::nullopt, file.dest, -1};
+    CopyItem item{root + file.entry->path, std::nullopt, file.dest, -1};
     item.in_directory = !named.count(file.entry->path);
     if (sum && file.entry->type == context::FileType::regular) item.digest = &sum->contents[i];
     items.push_back(std::move(item));

@@ -63,8 +63,10 @@ namespace fs = std::filesystem;
 /// One thing to place: a file on disk or inline content (heredoc, downloaded URL).
 struct CopyItem {
   /// Absolute path on disk; empty when `content` is set. A symlink here is copied as a
-  /// symlink: the caller resolves a source the instruction names.
-  fs::path source;
+  /// symlink: the caller resolves a source the instruction names. (A string: 20,000
+  /// fs::path objects, each split into components, cost a big COPY's re-run more than
+  /// deciding which of its files to reuse.)
+  std::string source;
   std::optional<std::string> content;  ///< inline file content (a regular file, mode 0644)
   std::string rel;                     ///< path relative to the destination directory ("a/b.txt")
   int64_t mtime_sec = -1;              ///< for inline content: mtime (-1: the epoch, 0)

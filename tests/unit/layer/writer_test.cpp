@@ -362,7 +362,7 @@ TEST_CASE("writer: pending files are written as the tree will be once they are l
   set_all_mtimes(prev, 1500000000);
   set_all_mtimes(root, 1600000000);
   std::string from = (prev / "a").string(), to = (root / "a").string();
-  std::vector<LinkedDir> links{{from, to, {"same.txt", "x.txt"}}, {from, to, {"y.txt"}}};
+  std::vector<LinkedDir> links{{from, to, {"same.txt", "x.txt"}, {}}, {from, to, {"y.txt"}, {}}};
   auto pending = PendingFiles::of(root, links);
   REQUIRE(pending.ok());
   CHECK(pending->dirs.at("a/").names == std::vector<std::string>{"x.txt", "y.txt"});
@@ -418,8 +418,8 @@ TEST_CASE("writer: pending files are written as the tree will be once they are l
   with_digests[1].digests.clear();  // digests for some names only: none taken
   CHECK(PendingFiles::of(root, with_digests).value().dirs.at("a/").digests.empty());
 
-  CHECK_FALSE(PendingFiles::of(root, {{from, (tmp.path() / "elsewhere").string(), {"x.txt"}}}).ok());
-  CHECK_FALSE(PendingFiles::of(root, {{from, to, {"x.txt"}}, {(prev / "b").string(), to, {"y.txt"}}}).ok());
+  CHECK_FALSE(PendingFiles::of(root, {{from, (tmp.path() / "elsewhere").string(), {"x.txt"}, {}}}).ok());
+  CHECK_FALSE(PendingFiles::of(root, {{from, to, {"x.txt"}, {}}, {(prev / "b").string(), to, {"y.txt"}, {}}}).ok());
 }
 
 TEST_CASE("writer: read ahead from a cold tree, pending files and the tree's own are not mixed up", "[prefetch]") {
