@@ -13,6 +13,7 @@
 #include <unordered_set>
 
 #include "cbuild/layer/override_stat.hpp"
+#include "cbuild/util/binary.hpp"
 #include "cbuild/layer/prefetch.hpp"
 #include "copy_archive.hpp"
 #include "copy_fs.hpp"
@@ -516,61 +517,42 @@ Status link_reused(const std::vector<ReusedDir>& dirs) {
 }
 
 // The directory count, then per directory: from and to, the names, the digests (raw), each
-// list after its length; counts and lengths are u32 little-endian.
+// list after its length (cbuild/util/binary.hpp, u32 counts and lengths).
 std::string reused_to_bytes(const std::vector<ReusedDir>& dirs) {
   std::string out;
-  auto u32 = [&](size_t v) {
-    for (int i = 0; i < 4; ++i) out += static_cast<char>((v >> (8 * i)) & 0xff);
-  };
-  auto text = [&](std::string_view t) {
-    u32(t.size());
-    out += t;
-  };
-  u32(dirs.size());
+  binary::put(out, static_cast<uint32_t>(dirs.size()));
   for (const auto& d : dirs) {
-    text(d.from);
-    text(d.to);
-    u32(d.names.size());
-    for (const auto& name : d.names) text(name);
-    u32(d.digests.size());
+    binary::put_text(out, d.from);
+    binary::put_text(out, d.to);
+    binary::put(out, static_cast<uint32_t>(d.names.size()));
+    for (const auto& name : d.names) binary::put_text(out, name);
+    binary::put(out, static_cast<uint32_t>(d.digests.size()));
     for (const auto& digest : d.digests) out.append(reinterpret_cast<const char*>(digest.data()), digest.size());
   }
   return out;
 }
 
 Result<std::vector<ReusedDir>> reused_from_bytes(std::string_view bytes) {
-  auto take = [&](size_t n) -> Result<std::string_view> {
-    if (bytes.size() < n) return make_error("reused files: truncated list");
-    std::string_view part = bytes.substr(0, n);
-    bytes.remove_prefix(n);
-    return part;
-  };
-  auto u32 = [&]() -> Result<size_t> {
-    std::string_view b = TRY(take(4));
-    size_t v = 0;
-    for (int i = 0; i < 4; ++i) v |= static_cast<size_t>(static_cast<unsigned char>(b[i])) << (8 * i);
-    return v;
-  };
-  auto text = [&]() -> Result<std::string> { return std::string(TRY(take(TRY(u32())))); };
   std::vector<ReusedDir> out;
   if (bytes.empty()) return out;
-  size_t count = TRY(u32());
-  for (size_t k = 0; k < count; ++k) {
+  binary::Reader in(bytes, "reused files");
+  const uint32_t count = TRY(in.get<uint32_t>());
+  for (uint32_t k = 0; k < count; ++k) {
     ReusedDir d;
-    d.from = TRY(text());
-    d.to = TRY(text());
-    size_t names = TRY(u32());
-    d.names.reserve(std::min(names, bytes.size() / 4));
-    for (size_t i = 0; i < names; ++i) d.names.push_back(TRY(text()));
-    size_t digests = TRY(u32());
-    d.digests.reserve(std::min(digests, bytes.size() / 32));
-    for (size_t i = 0; i < digests; ++i) {
-      std::string_view raw = TRY(take(32));
+    d.from = TRY(in.text());
+    d.to = TRY(in.text());
+    const uint32_t names = TRY(in.get<uint32_t>());
+    d.names.reserve(std::min<size_t>(names, in.left() / 4));
+    for (uint32_t i = 0; i < names; ++i) d.names.emplace_back(TRY(in.text()));
+    const uint32_t digests = TRY(in.get<uint32_t>());
+    d.digests.reserve(std::min<size_t>(digests, in.left() / 32));
+    for (uint32_t i = 0; i < digests; ++i) {
+      std::string_view raw = TRY(in.bytes(32));
       std::memcpy(d.digests.emplace_back().data(), raw.data(), raw.size());
     }
     out.push_back(std::move(d));
   }
-  if (!bytes.empty()) return make_error("reused files: data after the list");
+  if (!in.done()) return make_error("reused files: data after the list");
   return out;
 }
 

@@ -13,14 +13,17 @@
 
 #include <algorithm>
 #include <array>
-#include <concepts>
 #include <memory>
 
 #include "cbuild/context/checksum.hpp"
+#include "cbuild/util/binary.hpp"
 
 namespace cbuild::context {
 
 namespace {
+
+using binary::put;
+using binary::put_text;
 
 constexpr std::string_view k_magic = "cbuild-records 3\n";
 constexpr std::string_view k_magic_unstamped = "cbuild-records 2\n";
@@ -29,53 +32,15 @@ constexpr int k_zstd_level = 1;
 constexpr FileType k_types[] = {FileType::regular,    FileType::directory,   FileType::symlink,     FileType::fifo,
                                 FileType::socket,     FileType::char_device, FileType::block_device};
 
-template <std::unsigned_integral T>
-void put(std::string& out, T value) {
-  char bytes[sizeof(T)];
-  for (size_t i = 0; i < sizeof(T); ++i) bytes[i] = static_cast<char>((static_cast<uint64_t>(value) >> (8 * i)) & 0xff);
-  out.append(bytes, sizeof(T));
-}
-
-void put(std::string& out, std::string_view text) {
-  put(out, static_cast<uint32_t>(text.size()));
-  out.append(text);
-}
-
-class Reader {
- public:
-  explicit Reader(std::string_view data) : m_data(data) {}
-  bool done() const { return m_data.empty(); }
-
-  template <typename T>
-  Result<T> get() {
-    if (m_data.size() < sizeof(T)) return truncated();
-    uint64_t v = 0;
-    for (size_t i = 0; i < sizeof(T); ++i) v |= static_cast<uint64_t>(static_cast<unsigned char>(m_data[i])) << (8 * i);
-    m_data.remove_prefix(sizeof(T));
-    return static_cast<T>(v);
-  }
-  Result<std::string_view> text() { return bytes(TRY(get<uint32_t>())); }
-  Result<std::string_view> bytes(size_t n) {
-    if (m_data.size() < n) return truncated();
-    std::string_view s = m_data.substr(0, n);
-    m_data.remove_prefix(n);
-    return s;
-  }
-
- private:
-  static Error truncated() { return make_error(ExitCode::bad_input, "file records: truncated"); }
-  std::string_view m_data;
-};
-
 }  // namespace
 
 std::string records_to_bytes(const std::vector<FileRecord>& records, bool with_stamps) {
   std::string raw;
   put(raw, static_cast<uint64_t>(records.size()));
   for (const auto& r : records) {
-    put(raw, r.path);
-    put(raw, r.dest);
-    put(raw, r.link_target);
+    put_text(raw, r.path);
+    put_text(raw, r.dest);
+    put_text(raw, r.link_target);
     put(raw, static_cast<uint8_t>(r.content.empty() ? 0 : 1));
     if (!r.content.empty()) {
       auto digest = r.content.bytes();
@@ -114,7 +79,7 @@ Result<std::vector<FileRecord>> records_from_bytes(std::string_view data) {
   size_t n = ZSTD_decompress(raw.data(), raw.size(), data.data(), data.size());
   if (ZSTD_isError(n) || n != raw.size())
     return make_error(ExitCode::bad_input, "file records: {}", ZSTD_isError(n) ? ZSTD_getErrorName(n) : "truncated");
-  Reader in(raw);
+  binary::Reader in(raw, "file records");
   const uint64_t count = TRY(in.get<uint64_t>());
   std::vector<FileRecord> out;
   out.reserve(static_cast<size_t>(std::min<uint64_t>(count, raw.size() / 40)));

@@ -7,7 +7,6 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cstring>
 #include <set>
 #include <unordered_map>
 #include <unordered_set>
@@ -18,6 +17,7 @@
 #include "cbuild/layer/override_stat.hpp"
 #include "cbuild/layer/prefetch.hpp"
 #include "cbuild/layer/whiteout.hpp"
+#include "cbuild/util/binary.hpp"
 #include "safe_path.hpp"
 #include "tar_output.hpp"
 
@@ -168,8 +168,8 @@ class TreeWriter {
   /// PendingFiles), put in `st`.
   void pending_mtime(const std::string& key, struct stat& st) const {
     if (!m_options.pending) return;
-    auto it = m_options.pending->dir_mtimes.find(key);
-    if (it != m_options.pending->dir_mtimes.end()) st.st_mtim = it->second;
+    auto it = m_options.pending->dirs.find(key);
+    if (it != m_options.pending->dirs.end()) st.st_mtim = it->second.mtime;
   }
 
   /// The directory's entries, with its pending files (read through `from`, opened here).
@@ -286,37 +286,27 @@ class TreeWriter {
   std::string_view content_fields() {
     std::string& out = m_fields;
     out.clear();
-    auto text = [&](const char* s) {
-      size_t n = s ? std::strlen(s) : 0;
-      put_u64(out, n);
-      out.append(s ? s : "", n);
-    };
+    auto text = [&](const char* s) { binary::put_text(out, s ? s : ""); };
+    auto number = [&](auto v) { binary::put(out, static_cast<uint64_t>(v)); };
     text(archive_entry_pathname(m_entry));
-    put_u64(out, archive_entry_filetype(m_entry));
-    put_u64(out, archive_entry_perm(m_entry));
-    put_u64(out, static_cast<uint64_t>(archive_entry_uid(m_entry)));
-    put_u64(out, static_cast<uint64_t>(archive_entry_gid(m_entry)));
-    put_u64(out, static_cast<uint64_t>(archive_entry_size(m_entry)));
+    number(archive_entry_filetype(m_entry));
+    number(archive_entry_perm(m_entry));
+    number(archive_entry_uid(m_entry));
+    number(archive_entry_gid(m_entry));
+    number(archive_entry_size(m_entry));
     text(archive_entry_symlink(m_entry));
     text(archive_entry_hardlink(m_entry));
-    put_u64(out, archive_entry_rdevmajor(m_entry));
-    put_u64(out, archive_entry_rdevminor(m_entry));
-    put_u64(out, static_cast<uint64_t>(archive_entry_xattr_reset(m_entry)));
+    number(archive_entry_rdevmajor(m_entry));
+    number(archive_entry_rdevminor(m_entry));
+    number(archive_entry_xattr_reset(m_entry));
     const char* name = nullptr;
     const void* value = nullptr;
     size_t size = 0;
     while (archive_entry_xattr_next(m_entry, &name, &value, &size) == ARCHIVE_OK) {
       text(name);
-      put_u64(out, size);
-      out.append(static_cast<const char*>(value), size);
+      binary::put_text(out, std::string_view(static_cast<const char*>(value), size));
     }
     return out;
-  }
-
-  static void put_u64(std::string& out, uint64_t v) {
-    char bytes[8];
-    for (int i = 0; i < 8; ++i) bytes[i] = static_cast<char>((v >> (8 * i)) & 0xff);
-    out.append(bytes, 8);
   }
 
   Status emit_whiteout(const std::string& rel, int64_t dir_mtime) {
@@ -397,8 +387,7 @@ class TreeWriter {
     if (type != S_IFREG) return write_header(rel);
     archive_entry_set_size(m_entry, st.st_size);
     TRY(write_header(rel));
-    TRY(copy_content(fd.get(), rel, static_cast<uint64_t>(st.st_size), c.known));
-    return {};
+    return copy_content(fd.get(), rel, static_cast<uint64_t>(st.st_size), c.known);
   }
 
   Status emit_symlink(int dirfd, const std::string& rel, const Child& c) {
@@ -489,7 +478,7 @@ Result<PendingFiles> PendingFiles::of(const fs::path& root, const std::vector<Li
       dir->second.from = link.from;
       struct stat st {};
       if (::lstat(link.to.c_str(), &st) != 0) return errno_error(fmt::format("stat `{}`", link.to));
-      out.dir_mtimes.emplace(key, st.st_mtim);
+      dir->second.mtime = st.st_mtim;
       UniqueFd to(::open(link.to.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
       if (!to) return errno_error(fmt::format("open `{}`", link.to));
       for (auto& name : TRY(list_names(to.get(), link.to))) present[key].insert(std::move(name));

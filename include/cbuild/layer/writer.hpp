@@ -79,10 +79,10 @@ struct PendingFiles {
     std::string from;                ///< absolute
     std::vector<std::string> names;  ///< regular files, not yet (or already) in the tree
     std::vector<std::array<uint8_t, 32>> digests;  ///< their data's SHA-256 (LinkedDir), or empty
+    timespec mtime{};  ///< the directory's, before linking: the one to write
   };
   /// By directory relative to the root with a trailing slash ("" for the root, "a/b/").
   std::map<std::string, Dir> dirs;
-  std::map<std::string, timespec> dir_mtimes;  ///< same keys: the mtime to write
 
   /// The files of `links`, whose `to` directories must lie in `root`, and the directories'
   /// current mtimes (taken before any link is made).
