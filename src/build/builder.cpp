@@ -157,8 +157,12 @@ std::optional<CopyReuse> Builder::previous_copy(const Json& before, const Json& 
     inputs.erase("files");
     return inputs;
   };
+  auto record = m_store.get_snapshot(snap);
+  if (!record || !*record) return std::nullopt;
   CopyReuse reuse;
+  reuse.snapshot = snap;
   reuse.previous = m_store.snapshot_path(snap);
+  if (!(*record)->base.empty()) reuse.previous_base = m_store.snapshot_path((*record)->base);
   reuse.same_parent = without_files(before) == without_files(now);
   for (const auto& r : now_files) {
     auto it = earlier.find(r.dest);
@@ -394,8 +398,7 @@ Status Builder::run_step(const plan::Stage& stage, const plan::Step& step, int p
     if (!executed) return fail(std::move(executed).error());
     report.files_reused = executed->files_reused;
     snapshot::CommitInfo info;
-    snapshot::CommitLinks links{std::move(executed->reused), {}};
-    links.link = [&links] { return link_reused(links.dirs); };
+    snapshot::CommitLinks links{std::move(executed->reused), files.reuse ? files.reuse->snapshot : "", link_reused};
     auto committed =
         m_snapshotter->commit(*executed->active, executed->created, m_options.source_date_epoch, &info, &links);
     if (!committed) return fail(std::move(committed).error());

@@ -222,10 +222,12 @@ class Copier {
     m_shared_targets = targets_shared(m_req.items);
     m_reusable.assign(m_req.items.size(), -1);
     m_previous_root = join_rel(m_req.reuse->previous.string(), *dest);
+    const std::string base_root =
+        m_req.reuse->previous_base.empty() ? std::string() : join_rel(m_req.reuse->previous_base.string(), *dest);
     m_upper_root = join_rel(m_req.reuse->upper.string(), *dest);
     auto check = [&](size_t begin, size_t end) -> Status {
-      std::optional<std::string> parent_open;  // the directory open as parent_fd, below the destination
-      UniqueFd parent_fd;
+      std::optional<std::string> parent_open;  // the directory open as parent_fd (and base_fd), below the destination
+      UniqueFd parent_fd, base_fd;
       for (size_t i = begin; i < end; ++i) {
         const CopyItem& item = m_req.items[i];
         if (item.content || (m_req.extract_archives && !item.in_directory)) continue;
@@ -239,11 +241,18 @@ class Copier {
         auto [parent, leaf] = copy_split_parent(rel);
         if (parent_open != parent) {
           parent_fd.reset(::open(join_rel(m_previous_root, parent).c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+          if (!base_root.empty())
+            base_fd.reset(::open(join_rel(base_root, parent).c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
           parent_open = parent;
         }
+        // The previous copy: in the previous result's directory, else in its base's.
         struct stat st {}, prev {};
-        if (!parent_fd || ::lstat(item.source.c_str(), &st) != 0 || !S_ISREG(st.st_mode) ||
-            ::fstatat(parent_fd.get(), leaf.c_str(), &prev, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(prev.st_mode))
+        int found = parent_fd.get();
+        if (found >= 0 && ::fstatat(found, leaf.c_str(), &prev, AT_SYMLINK_NOFOLLOW) != 0) {
+          found = errno == ENOENT && base_fd ? base_fd.get() : -1;
+          if (found >= 0 && ::fstatat(found, leaf.c_str(), &prev, AT_SYMLINK_NOFOLLOW) != 0) found = -1;
+        }
+        if (found < 0 || ::lstat(item.source.c_str(), &st) != 0 || !S_ISREG(st.st_mode) || !S_ISREG(prev.st_mode))
           continue;
         auto [uid, gid] = TRY(copy_disk_ids(owner_for(st)));
         if (prev.st_size != st.st_size || prev.st_mtim.tv_sec != st.st_mtim.tv_sec ||
@@ -251,7 +260,7 @@ class Copier {
             prev.st_uid != uid || prev.st_gid != gid)
           continue;
         if (::llistxattr(item.source.c_str(), nullptr, 0) != 0 ||
-            ::llistxattr(join_rel(m_previous_root, rel).c_str(), nullptr, 0) != 0)
+            ::llistxattr((copy_fd_path(found) + "/" + leaf).c_str(), nullptr, 0) != 0)
           continue;
         m_reusable[i] = st.st_size;
       }

@@ -96,18 +96,19 @@ Result<UniqueFd> SafeRoot::make_dir_step(int parent, const std::string& name, bo
   return fd;
 }
 
-Result<std::vector<std::string>> list_names(int dirfd, const std::string& display) {
+Status for_each_entry(int dirfd, const std::string& display,
+                      const std::function<void(std::string_view, unsigned char)>& fn) {
   int fd = ::openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   DIR* dir = fd >= 0 ? fdopendir(fd) : nullptr;
   if (!dir) {
     if (fd >= 0) ::close(fd);
     return errno_error(fmt::format("read directory `{}`", display));
   }
-  std::vector<std::string> names;
   errno = 0;
   while (dirent* d = readdir(dir)) {
     std::string_view n = d->d_name;
-    if (n != "." && n != "..") names.emplace_back(n);
+    if (n != "." && n != "..") fn(n, d->d_type);
+    errno = 0;
   }
   int err = errno;
   closedir(dir);
@@ -115,6 +116,12 @@ Result<std::vector<std::string>> list_names(int dirfd, const std::string& displa
     errno = err;
     return errno_error(fmt::format("read directory `{}`", display));
   }
+  return {};
+}
+
+Result<std::vector<std::string>> list_names(int dirfd, const std::string& display) {
+  std::vector<std::string> names;
+  TRY(for_each_entry(dirfd, display, [&](std::string_view name, unsigned char) { names.emplace_back(name); }));
   return names;
 }
 

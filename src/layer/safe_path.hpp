@@ -4,6 +4,7 @@
 // RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS, so neither an absolute
 // nor a relative symlink planted in the tree is ever followed.
 #include <cerrno>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -46,6 +47,11 @@ class SafeRoot {
 /// Removes `name` in `dirfd` and, for a directory, everything below it, without ever
 /// following a symlink. A missing `name` is not an error.
 Status remove_at(int dirfd, const std::string& name, const std::string& display);
+
+/// Calls `fn(name, d_type)` for each entry of the directory `dirfd` (any fd, O_PATH
+/// included) but "." and ".."; d_type may be DT_UNKNOWN.
+Status for_each_entry(int dirfd, const std::string& display,
+                      const std::function<void(std::string_view, unsigned char)>& fn);
 
 /// Names in the directory `dirfd` (any fd, O_PATH included), without "." and "..".
 Result<std::vector<std::string>> list_names(int dirfd, const std::string& display);

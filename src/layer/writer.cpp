@@ -1,5 +1,6 @@
 #include "cbuild/layer/writer.hpp"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -496,6 +497,87 @@ Result<PendingFiles> PendingFiles::of(const fs::path& root, const std::vector<Li
   for (auto& [key, dir] : out.dirs)  // digests for some names only: none (their data is hashed)
     if (dir.digests.size() != dir.names.size()) dir.digests.clear();
   return out;
+}
+
+namespace {
+
+/// Whether the directory `fd` carries `*.overlay.opaque` = "y".
+bool opaque_dir(int fd) {
+  for (const char* name : {"user.overlay.opaque", "trusted.overlay.opaque"}) {
+    char value[2] = {};
+    if (fgetxattr(fd, name, value, sizeof value) == 1 && value[0] == 'y') return true;
+  }
+  return false;
+}
+
+/// PendingFiles::derived below the directory `key` ("" or "a/b/"), open in both trees.
+/// Returns false when the stack shows more than `own` and the pending files.
+Result<bool> derive_dir(int own_fd, int base_fd, const std::string& key, const std::string& base,
+                        PendingFiles& out) {
+  if (opaque_dir(own_fd) || opaque_dir(base_fd)) return false;
+  auto type_of = [](int dirfd, std::string_view name, unsigned char type) -> unsigned char {
+    if (type != DT_UNKNOWN) return type;
+    struct stat st {};
+    if (fstatat(dirfd, std::string(name).c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return DT_UNKNOWN;
+    return S_ISDIR(st.st_mode) ? DT_DIR : S_ISREG(st.st_mode) ? DT_REG : DT_UNKNOWN;
+  };
+  std::unordered_map<std::string, unsigned char> own;
+  TRY(for_each_entry(own_fd, key, [&](std::string_view name, unsigned char type) {
+    own.emplace(name, type_of(own_fd, name, type));
+  }));
+  std::vector<std::string> dirs, files;
+  bool stacks = true;
+  TRY(for_each_entry(base_fd, base + "/" + key, [&](std::string_view name, unsigned char type) {
+    type = type_of(base_fd, name, type);
+    auto it = own.find(std::string(name));
+    if (type == DT_DIR) {
+      if (it == own.end() || it->second != DT_DIR) stacks = false;
+      dirs.emplace_back(name);
+    } else if (it == own.end()) {
+      if (type != DT_REG) stacks = false;
+      files.emplace_back(name);
+    }
+  }));
+  if (!stacks) return false;
+  if (!files.empty()) {
+    struct stat st {};
+    if (fstat(own_fd, &st) != 0) return errno_error(fmt::format("stat directory `{}`", key));
+    PendingFiles::Dir& dir = out.dirs[key];
+    dir.from = key.empty() ? base : base + "/" + key.substr(0, key.size() - 1);
+    dir.names = std::move(files);
+    dir.mtime = st.st_mtim;
+  }
+  for (const auto& name : dirs) {
+    UniqueFd own_sub(::openat(own_fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    UniqueFd base_sub(::openat(base_fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!own_sub || !base_sub) return errno_error(fmt::format("open directory `{}{}`", key, name));
+    if (!TRY(derive_dir(own_sub.get(), base_sub.get(), key + name + "/", base, out))) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+Result<std::optional<PendingFiles>> PendingFiles::derived(const fs::path& own, const fs::path& base) {
+  UniqueFd own_fd(::open(own.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!own_fd) return errno_error(fmt::format("open `{}`", own.string()));
+  UniqueFd base_fd(::open(base.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!base_fd) return errno_error(fmt::format("open `{}`", base.string()));
+  PendingFiles out;
+  if (!TRY(derive_dir(own_fd.get(), base_fd.get(), "", base.string(), out))) return std::optional<PendingFiles>();
+  return std::optional<PendingFiles>(std::move(out));
+}
+
+bool PendingFiles::same_names(const PendingFiles& other) const {
+  if (dirs.size() != other.dirs.size()) return false;
+  for (const auto& [key, dir] : dirs) {
+    auto it = other.dirs.find(key);
+    if (it == other.dirs.end() || it->second.names.size() != dir.names.size()) return false;
+    std::unordered_set<std::string_view> names(dir.names.begin(), dir.names.end());
+    for (const auto& name : it->second.names)
+      if (!names.count(name)) return false;
+  }
+  return true;
 }
 
 Result<LayerDigests> write_layer(const fs::path& root, const WriteOptions& options, ByteSink& sink) {

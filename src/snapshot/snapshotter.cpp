@@ -4,6 +4,7 @@
 #include "cbuild/layer/applier.hpp"
 #include "cbuild/layer/writer.hpp"
 #include "cbuild/snapshot/tree.hpp"
+#include "tree_util.hpp"
 
 #include <sched.h>
 #include <sys/mount.h>
@@ -17,6 +18,7 @@
 
 #include <algorithm>
 #include <thread>
+#include <unordered_set>
 
 namespace cbuild::snapshot {
 namespace {
@@ -75,17 +77,53 @@ Result<Digest> parse_result_digest(const Result<std::string>& r) {
   return Digest::parse(r.value());
 }
 
+constexpr std::string_view k_stacked = " stacked";
+
 Result<Digest> parse_commit_result(const Result<std::string>& r, CommitInfo* info) {
   if (!r) return r.error();
-  if (!info) return Digest::parse(r.value());
+  std::string text = r.value();
+  if (text.ends_with(k_stacked)) text.resize(text.size() - k_stacked.size());
+  if (!info) return Digest::parse(text);
   char diff[80] = {}, content[80] = {};
   unsigned long long size = 0, entries = 0;
-  if (std::sscanf(r->c_str(), "%79s %79s %llu %llu", diff, content, &size, &entries) != 4)
-    return make_error("commit: bad result `{}`", *r);
+  if (std::sscanf(text.c_str(), "%79s %79s %llu %llu", diff, content, &size, &entries) != 4)
+    return make_error("commit: bad result `{}`", text);
   info->content = TRY(Digest::parse(content));
   info->tar_size = size;
   info->entries = entries;
   return Digest::parse(diff);
+}
+
+/// Where a COPY re-run's reused files are, and what its snapshot may stack on.
+struct Stacking {
+  std::string own;      ///< the previous result's directory, where CommitLinks::dirs link from
+  std::string base;     ///< the directory of the snapshot to stack on: `own`, or its base's
+  std::string base_id;  ///< that snapshot
+  bool allowed = true;  ///< false when the parent's stack shows that directory already
+};
+
+/// Links the files of `dirs` that the previous result copied itself (in `s.own`, when it is
+/// stacked: few) now, and points the others at `s.base`, where they are.
+Status link_from_own(std::vector<layer::LinkedDir>& dirs, const Stacking& s, const CommitLinks& links) {
+  std::vector<layer::LinkedDir> now;
+  for (auto& d : dirs) {
+    if (d.from != s.own && !d.from.starts_with(s.own + "/"))
+      return make_error("commit: files to link from `{}` lie outside `{}`", d.from, s.own);
+    std::unordered_set<std::string> present;
+    struct stat st {};
+    if (::lstat(d.from.c_str(), &st) == 0)
+      for (auto& name : TRY(list_dir(d.from))) present.insert(std::move(name));
+    const bool digests = d.digests.size() == d.names.size();
+    layer::LinkedDir taken{d.from, d.to, {}, {}}, rest{s.base + d.from.substr(s.own.size()), d.to, {}, {}};
+    for (size_t i = 0; i < d.names.size(); ++i) {
+      layer::LinkedDir& into = present.count(d.names[i]) ? taken : rest;
+      into.names.push_back(std::move(d.names[i]));
+      if (digests) into.digests.push_back(d.digests[i]);
+    }
+    if (!taken.names.empty()) now.push_back(std::move(taken));
+    d = std::move(rest);
+  }
+  return now.empty() ? Status() : links.link(now);
 }
 
 }  // namespace
@@ -168,19 +206,25 @@ Snapshotter::Snapshotter(store::Store& store, std::function<Kind()> resolve, con
 Result<layer::LayerDigests> Snapshotter::write_layer(const std::string& id, layer::WriteOptions options,
                                                      layer::ByteSink& out) {
   options.kind = layer::TreeKind::overlay_upper;
+  auto record = TRY(m_store.get_snapshot(id));
   if (!options.clamp_mtime) {  // the SOURCE_DATE_EPOCH its diffID was committed with
-    auto record = TRY(m_store.get_snapshot(id));
     Json info = record ? Json::parse(record->info, nullptr, false) : Json();
     if (info.is_object() && info.contains("clamp_mtime") && info["clamp_mtime"].is_number_integer())
       options.clamp_mtime = info["clamp_mtime"].get<int64_t>();
   }
-  auto d = write_tree(m_store.snapshot_path(id), std::move(options), out);
+  fs::path base = record && !record->base.empty() ? m_store.snapshot_path(record->base) : fs::path();
+  auto d = write_dir(m_store.snapshot_path(id), base, std::move(options), out);
   if (!d) return std::move(d).error().wrap("write layer of snapshot {}", id);
   return d;
 }
 
 Result<layer::LayerDigests> Snapshotter::write_tree(const fs::path& tree, layer::WriteOptions options,
                                                     layer::ByteSink& out) {
+  return write_dir(tree, fs::path(), std::move(options), out);
+}
+
+Result<layer::LayerDigests> Snapshotter::write_dir(const fs::path& tree, const fs::path& base,
+                                                   layer::WriteOptions options, layer::ByteSink& out) {
   options.ids = {};
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) != 0) return errno_error("pipe");
@@ -198,6 +242,12 @@ Result<layer::LayerDigests> Snapshotter::write_tree(const fs::path& tree, layer:
   auto r = executor::run_in_userns(
       [&]() -> Result<std::string> {
         read_end.reset();
+        std::optional<layer::PendingFiles> shown;
+        if (!base.empty()) {
+          shown = TRY(layer::PendingFiles::derived(tree, base));
+          if (!shown) return make_error("`{}` no longer stacks on `{}`", tree.string(), base.string());
+          options.pending = &*shown;
+        }
         layer::FdSink sink(write_end.get());
         auto d = TRY(layer::write_layer(tree, options, sink));
         return fmt::format("{} {} {} {} {}", d.diff_id.str(), d.tar_size, d.entries,
@@ -222,20 +272,32 @@ Result<layer::LayerDigests> Snapshotter::write_tree(const fs::path& tree, layer:
   return d;
 }
 
-Result<std::vector<std::string>> Snapshotter::chain(const std::string& id) {
-  std::vector<std::string> out;
+Result<std::vector<store::SnapshotRecord>> Snapshotter::chain_records(const std::string& id) {
+  std::vector<store::SnapshotRecord> out;
   for (std::string cur = id; !cur.empty();) {
     auto rec = TRY(m_store.get_snapshot(cur));
     if (!rec) return make_error(ExitCode::not_found, "snapshot {} not found", cur);
-    out.push_back(cur);
     cur = rec->parent;
+    out.push_back(std::move(*rec));
   }
+  return out;
+}
+
+Result<std::vector<std::string>> Snapshotter::chain(const std::string& id) {
+  std::vector<std::string> out;
+  for (auto& rec : TRY(chain_records(id))) out.push_back(std::move(rec.id));
+  return out;
+}
+
+std::vector<fs::path> Snapshotter::dirs_of(const store::SnapshotRecord& record) const {
+  std::vector<fs::path> out{m_store.snapshot_path(record.id)};
+  if (!record.base.empty()) out.push_back(m_store.snapshot_path(record.base));
   return out;
 }
 
 Result<store::SnapshotRecord> Snapshotter::store_layer(const fs::path& tree, const std::string& parent,
                                                        const Digest& diff_id, uint64_t size,
-                                                       std::optional<int64_t> clamp_mtime) {
+                                                       std::optional<int64_t> clamp_mtime, const std::string& base) {
   Digest id = TRY(next_chain(parent, diff_id));
   store::SnapshotRecord record;
   record.id = id.str();
@@ -243,6 +305,7 @@ Result<store::SnapshotRecord> Snapshotter::store_layer(const fs::path& tree, con
   record.parent = parent;
   record.diff_id = diff_id;
   record.info = k_info;
+  record.base = base;
   if (clamp_mtime) record.info = Json{{"format", "overlay-upper-v1"}, {"clamp_mtime", *clamp_mtime}}.dump();
   return m_store.commit_snapshot(tree, std::move(record));
 }
@@ -271,48 +334,54 @@ Result<std::string> Snapshotter::unpack(const std::string& parent, const fs::pat
   return record.id;
 }
 
-Result<fs::path> Snapshotter::flattened(const std::vector<std::string>& bottom) {
-  std::string id = "flat-" + id_hex(bottom.front());
+Result<fs::path> Snapshotter::flattened(const std::vector<store::SnapshotRecord>& bottom) {
+  std::string id = "flat-" + id_hex(bottom.front().id);
   if (TRY(m_store.get_snapshot(id))) return m_store.snapshot_path(id);
   fs::path staging = TRY(m_store.begin_snapshot());
   TRY(make_owned_dir(staging, m_map));
-  std::vector<fs::path> layers;
-  for (auto it = bottom.rbegin(); it != bottom.rend(); ++it) layers.push_back(m_store.snapshot_path(*it));
+  std::vector<fs::path> layers;  // bottom first
+  for (auto it = bottom.rbegin(); it != bottom.rend(); ++it) {
+    auto dirs = dirs_of(*it);
+    layers.insert(layers.end(), dirs.rbegin(), dirs.rend());
+  }
   auto merged = in_userns(m_map, [&]() -> Status {
     for (const fs::path& layer : layers) TRY(merge_layer(layer, staging, true));
     return {};
   });
   if (!merged) {
     (void)m_store.remove_tree(staging);
-    return std::move(merged).error().wrap("flatten snapshot {}", bottom.front());
+    return std::move(merged).error().wrap("flatten snapshot {}", bottom.front().id);
   }
-  auto top = TRY(m_store.get_snapshot(bottom.front()));
   store::SnapshotRecord record;
   record.id = id;
-  record.diff_id = top->diff_id;
+  record.diff_id = bottom.front().diff_id;
   record.info = k_flat_info;
   TRY(m_store.commit_snapshot(staging, std::move(record)));
   return m_store.snapshot_path(id);
 }
 
 Result<std::vector<fs::path>> Snapshotter::lowerdirs(const std::string& id) {
-  auto ids = TRY(chain(id));
+  auto records = TRY(chain_records(id));
   size_t limit = m_max_lowers;
   if (limit == 0) {
     size_t per = m_store.snapshot_path(id).string().size() + 1;
     limit = std::min(k_max_depth, k_lowerdir_budget / per);
   }
   limit = std::max<size_t>(limit, 2);
-  std::vector<fs::path> out;
-  size_t n = ids.size();
+  const size_t n = records.size(), block = std::max<size_t>(limit / 2, 1);
   size_t keep = n;
-  if (n > limit) {
-    size_t block = std::max<size_t>(limit / 2, 1);
-    size_t flat = std::min(n, ((n - limit) / block + 1) * block);
-    keep = n - flat;
-  }
-  for (size_t i = 0; i < keep; ++i) out.push_back(m_store.snapshot_path(ids[i]));
-  if (keep < n) out.push_back(TRY(flattened({ids.begin() + static_cast<long>(keep), ids.end()})));
+  if (n > limit) keep = n - std::min(n, ((n - limit) / block + 1) * block);
+  // Stacked snapshots take two directories each: cut one more block while they overflow.
+  auto dirs_kept = [&](size_t k) {
+    size_t dirs = k < n ? k + 1 : k;
+    for (size_t i = 0; i < k; ++i) dirs += records[i].base.empty() ? 0 : 1;
+    return dirs;
+  };
+  while (keep > 0 && dirs_kept(keep) > limit) keep = keep > block ? keep - block : 0;
+  std::vector<fs::path> out;
+  for (size_t i = 0; i < keep; ++i)
+    for (auto& dir : dirs_of(records[i])) out.push_back(std::move(dir));
+  if (keep < n) out.push_back(TRY(flattened({records.begin() + static_cast<long>(keep), records.end()})));
   return out;
 }
 
@@ -368,16 +437,34 @@ Result<store::SnapshotRecord> Snapshotter::commit(Active& active,
                                                   const CommitLinks* links) {
   fs::path tree;
   Result<std::string> digest = std::string();
+  Stacking stacking;
   if (auto* ovl = std::get_if<executor::OverlayRootfs>(&active.m_rootfs)) {
     tree = ovl->upperdir;
+    if (links && !links->dirs.empty()) {
+      auto previous = TRY(m_store.get_snapshot(links->previous));
+      if (!previous) return make_error(ExitCode::not_found, "snapshot {} not found", links->previous);
+      stacking.own = m_store.snapshot_path(previous->id).string();
+      stacking.base_id = previous->base.empty() ? previous->id : previous->base;
+      stacking.base = m_store.snapshot_path(stacking.base_id).string();
+      if (!active.m_parent.empty())  // overlayfs takes a directory once per mount
+        for (const auto& r : TRY(chain_records(active.m_parent)))
+          if (r.id == stacking.base_id || r.base == stacking.base_id) stacking.allowed = false;
+    }
     digest = executor::run_in_userns(
         [&]() -> Result<std::string> {
           prune_copied_up(tree, active.m_lowers, remove_created(tree, created));
           if (!links || links->dirs.empty()) return commit_result(tree, clamp_mtime, info != nullptr);
+          std::vector<layer::LinkedDir> dirs = links->dirs;
+          if (stacking.own != stacking.base) TRY(link_from_own(dirs, stacking, *links));
+          auto pending = TRY(layer::PendingFiles::of(tree, dirs));
+          if (stacking.allowed) {  // no links where the stack shows the step's files and no others
+            auto shown = TRY(layer::PendingFiles::derived(tree, stacking.base));
+            if (shown && shown->same_names(pending))
+              return TRY(commit_result(tree, clamp_mtime, info != nullptr, &pending)) + std::string(k_stacked);
+          }
           // The links and the layer at once: the layer reads the files where they are linked from.
-          auto pending = TRY(layer::PendingFiles::of(tree, links->dirs));
           Status linked;
-          std::thread linker([&] { linked = links->link(); });
+          std::thread linker([&] { linked = links->link(dirs); });
           auto result = commit_result(tree, clamp_mtime, info != nullptr, &pending);
           linker.join();
           TRY(linked);
@@ -398,14 +485,16 @@ Result<store::SnapshotRecord> Snapshotter::commit(Active& active,
         },
         m_map);
   }
+  const bool stacked = digest && digest->ends_with(k_stacked);
   Digest diff_id = TRY(parse_commit_result(digest, info));
-  return store_layer(tree, active.m_parent, diff_id, info ? info->tar_size : 0, clamp_mtime);
+  return store_layer(tree, active.m_parent, diff_id, info ? info->tar_size : 0, clamp_mtime,
+                     stacked ? stacking.base_id : std::string());
 }
 
 Result<fs::path> Snapshotter::merged_view(const std::string& id) {
-  auto ids = TRY(chain(id));
-  if (ids.size() == 1) return m_store.snapshot_path(id);
-  return flattened(ids);
+  auto records = TRY(chain_records(id));
+  if (records.size() == 1 && records.front().base.empty()) return m_store.snapshot_path(id);
+  return flattened(records);
 }
 
 }  // namespace cbuild::snapshot

@@ -98,6 +98,8 @@ void check_rows(Store& store, const Inventory& inv, CheckReport& report) {
       report.problems.push_back(fmt::format("snapshot `{}`: directory `{}` missing", id, store.snapshot_path(id).string()));
     if (!snap.parent.empty() && !inv.snapshots.count(snap.parent))
       report.problems.push_back(fmt::format("snapshot `{}`: parent `{}` missing", id, snap.parent));
+    if (!snap.base.empty() && !inv.snapshots.count(snap.base))
+      report.problems.push_back(fmt::format("snapshot `{}`: base `{}` missing", id, snap.base));
   }
   report.cache_entries = inv.cache.size();
   for (const auto& record : inv.cache) {

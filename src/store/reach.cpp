@@ -126,8 +126,8 @@ void close_reach(const Inventory& inv, Reach& reach) {
     todo.pop_back();
     if (it == inv.snapshots.end()) continue;
     reach.diff_ids.insert(it->second.diff_id.str());
-    const std::string& parent = it->second.parent;
-    if (!parent.empty() && reach.snapshots.insert(parent).second) todo.push_back(parent);
+    for (const std::string* next : {&it->second.parent, &it->second.base})
+      if (!next->empty() && reach.snapshots.insert(*next).second) todo.push_back(*next);
   }
   for (const auto& layer : inv.layers)
     if (reach.diff_ids.count(layer.diff_id.str())) reach.blobs.insert(layer.blob.digest.str());

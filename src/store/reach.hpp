@@ -47,7 +47,7 @@ ImageRefs image_refs(Store& store, const Digest& manifest);
 void mark_image(Store& store, const Inventory& inv, const Digest& manifest, Reach& reach);
 /// Add a cache entry's objects.
 void mark_cache(const Inventory& inv, const CacheRecord& record, Reach& reach);
-/// Close over snapshot parents, snapshot/config diff_ids → layer records → their blobs.
+/// Close over snapshot parents and bases, snapshot/config diff_ids → layer records → their blobs.
 void close_reach(const Inventory& inv, Reach& reach);
 
 }  // namespace cbuild::store::detail

@@ -10,11 +10,11 @@ namespace cbuild::store {
 
 namespace {
 
-constexpr const char* k_snapshot_columns = "id, parent, diff_id, size, created, last_used, info";
+constexpr const char* k_snapshot_columns = "id, parent, diff_id, size, created, last_used, info, base";
 
 SnapshotRecord snapshot_from(const detail::Query& q) {
   auto diff = Digest::parse(q.text(2));
-  return SnapshotRecord{q.text(0), q.text(1), diff.ok() ? *diff : Digest(), q.u64(3), q.i64(4), q.i64(5), q.text(6)};
+  return SnapshotRecord{q.text(0), q.text(1), diff.ok() ? *diff : Digest(), q.u64(3), q.i64(4), q.i64(5), q.text(6), q.text(7)};
 }
 
 Result<std::optional<SnapshotRecord>> select_snapshot(Store::Impl& impl, std::string_view id) {
@@ -61,6 +61,8 @@ Result<SnapshotRecord> Store::commit_snapshot(const fs::path& staging, SnapshotR
   if (record.diff_id.empty()) return make_error(ExitCode::bad_input, "store snapshot `{}`: empty diffID", record.id);
   if (!record.parent.empty() && !TRY(get_snapshot(record.parent)))
     return make_error(ExitCode::not_found, "store snapshot `{}`: parent `{}` not found", record.id, record.parent);
+  if (!record.base.empty() && !TRY(get_snapshot(record.base)))
+    return make_error(ExitCode::not_found, "store snapshot `{}`: base `{}` not found", record.id, record.base);
   if (auto existing = TRY(get_snapshot(record.id))) {
     TRY(m_impl->discard(staging));
     TRY(touch_snapshot(record.id));
@@ -82,10 +84,13 @@ Result<SnapshotRecord> Store::commit_snapshot(const fs::path& staging, SnapshotR
     // Checked again inside the transaction: a concurrent remove_snapshot may have won.
     if (!record.parent.empty() && !TRY(select_snapshot(*m_impl, record.parent)))
       return make_error(ExitCode::not_found, "store snapshot `{}`: parent `{}` was removed", record.id, record.parent);
+    if (!record.base.empty() && !TRY(select_snapshot(*m_impl, record.base)))
+      return make_error(ExitCode::not_found, "store snapshot `{}`: base `{}` was removed", record.id, record.base);
     auto q = TRY(m_impl->db.query(
-        "INSERT OR IGNORE INTO snapshots(id, parent, diff_id, size, created, last_used, info) VALUES (?, ?, ?, ?, ?, ?, ?)"));
+        "INSERT OR IGNORE INTO snapshots(id, parent, diff_id, size, created, last_used, info, base) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)"));
     TRY(q.bind(record.id).bind(record.parent).bind(record.diff_id.str()).bind(record.size).bind(record.created)
-            .bind(record.last_used).bind(record.info).run());
+            .bind(record.last_used).bind(record.info).bind(record.base).run());
     stored = TRY(select_snapshot(*m_impl, record.id));
     return {};
   }));
@@ -118,8 +123,8 @@ Status Store::remove_snapshot(std::string_view id) {
   const std::string name = TRY(snapshot_dir_name(id));
   FileLock held = TRY(lease());  // check() must not see the row gone and the tree half-removed
   TRY(m_impl->write([&]() -> Status {
-    auto child = TRY(m_impl->db.query("SELECT id FROM snapshots WHERE parent = ? LIMIT 1"));
-    child.bind(id);
+    auto child = TRY(m_impl->db.query("SELECT id FROM snapshots WHERE parent = ? OR base = ? LIMIT 1"));
+    child.bind(id).bind(id);
     if (TRY(child.step()))
       return make_error("remove snapshot `{}`: snapshot `{}` is built on it", id, child.text(0));
     auto cache = TRY(m_impl->db.query(

@@ -40,6 +40,12 @@ CREATE INDEX cache_refs_ref ON cache_refs(kind, ref);
 CREATE TABLE cache_mounts(id TEXT PRIMARY KEY, dir TEXT NOT NULL, size INTEGER NOT NULL,
                           created INTEGER NOT NULL, last_used INTEGER NOT NULL);
 )sql",
+    // A snapshot whose directory holds only what differs from another snapshot's (`base`),
+    // stacked on it: a COPY re-run that took its unchanged files from the previous result.
+    R"sql(
+ALTER TABLE snapshots ADD COLUMN base TEXT NOT NULL DEFAULT '';
+CREATE INDEX snapshots_base ON snapshots(base);
+)sql",
 };
 static_assert(std::size(k_migrations) == k_schema_version);
 

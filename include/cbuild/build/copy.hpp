@@ -88,7 +88,11 @@ struct CopyOwner {
 /// again (a big COPY where one source changed costs what changed, not the whole tree).
 /// Overlay roots only: new files go to the step's upper directory.
 struct CopyReuse {
-  fs::path previous;  ///< the previous result's layer tree (a snapshot directory)
+  std::string snapshot;  ///< the previous result
+  fs::path previous;     ///< its snapshot directory
+  /// The directory of the snapshot it is stacked on, if any (snapshot::CommitLinks): files
+  /// not in `previous` are there.
+  fs::path previous_base;
   fs::path upper;     ///< the step's upper directory
   /// `CopyItem::rel` of the sources whose content and metadata (mtimes aside) equal what the
   /// previous result copied. A file is reused only when, besides, its copy in `previous` has

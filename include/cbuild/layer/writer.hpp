@@ -87,6 +87,19 @@ struct PendingFiles {
   /// The files of `links`, whose `to` directories must lie in `root`, and the directories'
   /// current mtimes (taken before any link is made).
   static Result<PendingFiles> of(const fs::path& root, const std::vector<LinkedDir>& links);
+
+  /// The files of `base` that show through a tree `own` stacked on it as an overlay lower
+  /// directory (a snapshot holding only what differs from its base: see
+  /// snapshot::Snapshotter::commit): in each directory of `own` that `base` has too, the
+  /// regular files of `base` that `own` lacks. The layer of `own` with them is that of the
+  /// stack. Null when the stack would show more than `own` and these files: a directory of
+  /// `base` is not one in `own`, a directory on either side is opaque, or `base` has
+  /// something other than a regular file that `own` lacks (a symlink, a whiteout...).
+  static Result<std::optional<PendingFiles>> derived(const fs::path& own, const fs::path& base);
+
+  /// Whether both list the same names in the same directories (digests, mtimes and where
+  /// the files are read from aside).
+  bool same_names(const PendingFiles& other) const;
 };
 
 struct WriteOptions {

@@ -9,6 +9,12 @@
 /// in for it when a chain is deeper than an overlay mount can take (lowerdir option length or
 /// depth): chains are cut at multiples of half the limit, so one flattening serves many steps.
 ///
+/// A snapshot may be stacked on a `base` (its record's): a COPY re-run that took most files
+/// from the previous result keeps in its directory only what it copied again and the
+/// directories, and shows the other files from that result's directory, stacked below it as
+/// one more overlay lower directory (layer::PendingFiles::derived says which). Its layer is
+/// that of the stack. A base is never stacked itself, and stays while anything stacks on it.
+///
 /// Two snapshotters give identical layers for the same step:
 ///  - overlay: lowerdirs = the parent chain, a fresh upperdir; commit = the upperdir.
 ///  - native: a copy of the merged parent chain; commit = its diff against a record taken
@@ -77,12 +83,16 @@ struct CommitInfo {
   uint64_t entries = 0;   ///< tar entries (0: the step changed nothing)
 };
 
-/// Files a commit links into the upper directory on a second thread while it writes the
-/// layer (a COPY re-run's reused files; see layer::PendingFiles): `link`, run in the
-/// commit's user namespace, makes the links of `dirs` and restores their directories' times.
+/// Files of a COPY re-run taken from the previous result (snapshot `previous`, in whose
+/// directory the `from` directories of `dirs` lie). The commit stacks the new snapshot on
+/// that result instead of linking them, where the stack shows exactly the step's files;
+/// otherwise it links them into the upper directory on a second thread while it writes
+/// the layer (see layer::PendingFiles). `link`, run in the commit's user namespace, makes
+/// the links of the directories it is given and restores their directories' times.
 struct CommitLinks {
   std::vector<layer::LinkedDir> dirs;
-  std::function<Status()> link;
+  std::string previous;
+  std::function<Status(const std::vector<layer::LinkedDir>&)> link;
 };
 
 class Snapshotter {
@@ -138,14 +148,23 @@ class Snapshotter {
   Result<std::vector<std::string>> chain(const std::string& id);
 
  private:
-  Result<fs::path> flattened(const std::vector<std::string>& bottom);
+  /// Records from `id` down to the bottom layer.
+  Result<std::vector<store::SnapshotRecord>> chain_records(const std::string& id);
+  /// The directories of `record`, topmost first: its own, and its base's when stacked.
+  std::vector<fs::path> dirs_of(const store::SnapshotRecord& record) const;
+  /// `bottom` (topmost first) merged into one directory.
+  Result<fs::path> flattened(const std::vector<store::SnapshotRecord>& bottom);
+  /// write_tree of a snapshot's directory, with the files its base shows when `base` is set.
+  Result<layer::LayerDigests> write_dir(const fs::path& tree, const fs::path& base, layer::WriteOptions options,
+                                        layer::ByteSink& out);
   Result<Active> prepare_overlay(const std::string& parent, Active active);
   Result<Active> prepare_native(const std::string& parent, Active active);
   /// `clamp_mtime`: the SOURCE_DATE_EPOCH the diffID was computed with, kept in the record
   /// so that write_layer gives the same tar.
   Result<store::SnapshotRecord> store_layer(const fs::path& tree, const std::string& parent,
                                             const Digest& diff_id, uint64_t size = 0,
-                                            std::optional<int64_t> clamp_mtime = std::nullopt);
+                                            std::optional<int64_t> clamp_mtime = std::nullopt,
+                                            const std::string& base = "");
 
   store::Store& m_store;
   std::optional<Kind> m_kind;

@@ -56,6 +56,9 @@ struct SnapshotRecord {
   int64_t created = 0;    ///< unix seconds (set by the store when 0)
   int64_t last_used = 0;  ///< unix seconds (set by the store when 0)
   std::string info;
+  /// A snapshot this one's directory is stacked on ("" for none): the directory holds what
+  /// differs from `base`'s, which must stay while this one does (see Snapshotter::commit).
+  std::string base;
 };
 
 /// One build-cache entry: a cache key → a record (JSON text owned by the cache module),

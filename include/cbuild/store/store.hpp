@@ -69,7 +69,7 @@ namespace cbuild::store {
 namespace fs = std::filesystem;
 
 inline constexpr int k_layout_version = 1;
-inline constexpr int k_schema_version = 1;
+inline constexpr int k_schema_version = 2;
 
 /// `/var/lib/cbuild` for uid 0, else `$XDG_DATA_HOME/cbuild`, else `$HOME/.local/share/cbuild`.
 fs::path default_root();

@@ -201,7 +201,9 @@ chmod 0750 "$work/re/src/f3.txt"
 # An xattr, which the reuse checks refuse: linked only where they are skipped.
 python3 -c 'import os, sys; os.setxattr(sys.argv[1], "user.note", b"kept")' "$work/re/src/f9.txt"
 touch -d '2010-05-06 07:08:09.123456789' "$work/re/src"/*.txt "$work/re/src/sub/deep.txt"  # before the epoch: kept
-printf 'FROM busybox:1.36\nCOPY src/ /data/\nCOPY --chown=7:8 src/ /owned/\n' >"$work/re/Dockerfile"
+# The RUN reads every file through the stack of both COPYs' results.
+printf 'FROM busybox:1.36\nCOPY src/ /data/\nCOPY --chown=7:8 src/ /owned/\nRUN cd / && find data owned -type f | sort | xargs md5sum > /sums\n' \
+  >"$work/re/Dockerfile"
 rebuild() {  # rebuild STORE REPORT [FLAGS]
   local store=$1 report=$2
   shift 2
@@ -211,9 +213,10 @@ rebuild() {  # rebuild STORE REPORT [FLAGS]
 listing() { (cd "$1" && find . -mindepth 1 -printf '%p %y %s %m %U:%G %T@\n' | sort); }
 copy_steps() { jq -c '[.steps[] | select(.instruction | startswith("COPY")) | [.layer, .files_reused]]' "$1"; }
 # rerun NAME REUSED WHY: rebuilds into the shared store, checks how many files each COPY
-# linked, then that its layers, and the files of its result as a later step sees them (the
-# links are made while the commit writes the layer), are those a cold build (a fresh store)
-# makes of the same files.
+# took from its previous result, then that its layers, and the files of its result as a
+# later step sees them (the links are made while the commit writes the layer, or the result
+# is stacked on the previous one), are those a cold build (a fresh store) makes of the same
+# files.
 rerun() {
   rebuild "$work/root" "$work/$1.json" -o "type=local,dest=$work/$1-fs"
   [ "$(jq -c '[.steps[] | .files_reused]' "$work/$1.json")" = "$2" ] ||
@@ -224,31 +227,48 @@ rerun() {
     fail "$1: re-run COPY layers differ from a cold build: $(copy_steps "$work/$1.json") vs $(copy_steps "$work/$1-cold.json")"
   [ "$(listing "$work/$1-fs")" = "$(listing "$work/$1-cold-fs")" ] && diff -r "$work/$1-fs" "$work/$1-cold-fs" >/dev/null ||
     fail "$1: the re-run's files differ from a cold build's: $(diff <(listing "$work/$1-fs") <(listing "$work/$1-cold-fs") | head -5)"
-  [ "$(find "$work/$1-fs/data" -type f | wc -l)" = 31 ] || fail "$1: $(find "$work/$1-fs/data" -type f | wc -l) files in /data, want 31"
+  local want; want=$(find "$work/re/src" -type f | wc -l)
+  [ "$(find "$work/$1-fs/data" -type f | wc -l)" = "$want" ] || fail "$1: $(find "$work/$1-fs/data" -type f | wc -l) files in /data, want $want"
+  [ "$(wc -l <"$work/$1-fs/sums")" = $((want * 2)) ] || fail "$1: the RUN saw $(wc -l <"$work/$1-fs/sums") files, want $((want * 2))"
 }
 rebuild "$work/root" "$work/re1.json"
 echo changed >"$work/re/src/f1.txt"
 touch -d '2001-02-03 04:05:06' "$work/re/src/f2.txt"  # same content, new mtime: copied, not linked
-rerun re2 '[29,28]' "the first COPY links f9 unchecked (untouched since its copy, same instruction and parent);
+rerun re2 '[29,28,0]' "the first COPY links f9 unchecked (untouched since its copy, same instruction and parent);
   the second one's parent changed, so its files are checked, and f9, with an xattr, is copied"
+# The first COPY's result is stacked on the previous one: its directory holds what it copied again.
+small=$(for d in "$work/root/snapshots"/*/data; do [ "$(find "$d" -type f | wc -l)" -le 3 ] && echo "$d"; done | wc -l)
+[ "$small" -ge 1 ] || fail "re2: no COPY result stacked on its previous one (every snapshot holds all of /data)"
 # f1 back to its first content with a new mtime: a hit on the first result, whose copy of f1
 # has the old mtime. The next re-run must check f1 against that copy, not link it.
 echo "file 1" >"$work/re/src/f1.txt"
 rebuild "$work/root" "$work/re3.json"
-[ "$(jq -c '[.steps[] | .cached]' "$work/re3.json")" = '[true,true]' ] || fail "revert of f1 did not hit: $(cat "$work/re3.json")"
+[ "$(jq -c '[.steps[] | .cached]' "$work/re3.json")" = '[true,true,true]' ] || fail "revert of f1 did not hit: $(cat "$work/re3.json")"
 echo changed >"$work/re/src/f5.txt"
-rerun re4 '[27,27]' "records written at a hit have no stamps: every file is checked, and f1, f2 (mtimes),
+rerun re4 '[27,27,0]' "records written at a hit have no stamps: every file is checked, and f1, f2 (mtimes),
   f5 (content) and f9 (xattr) are copied"
+# A re-run of a result stacked on an earlier one: what that result copied itself (f1, f2, f5,
+# f9) is linked from it, the rest stays stacked on the earlier result.
+echo changed >"$work/re/src/f11.txt"
+rerun re4b '[30,29,0]' "f11 (content) is copied by both, f9 (xattr, checked) by the second"
+# A source file deleted: the stack would still show it, so the files are linked instead.
+rm "$work/re/src/f12.txt"
+rerun re4c '[30,29,0]' "f12 is gone, nothing else changed; f9 (xattr, checked) is copied by the second"
+"$CBUILD" --root "$work/root" store check >"$work/check.out" 2>&1 || { cat "$work/check.out"; fail "store check after the re-runs"; }
+# f11 and f12 back as they were for re4.
+echo "file 11" >"$work/re/src/f11.txt" && echo "file 12" >"$work/re/src/f12.txt"
+touch -d '2010-05-06 07:08:09.123456789' "$work/re/src/f11.txt" "$work/re/src/f12.txt"
 if [ "$(id -u)" = 0 ]; then
   # f3's owner and mtime change: a new key, but the copy (owned by 0:0) has the content of the
   # previous result, which early cutoff takes, f3's old mtime included. Its records then get
   # no stamps either, so the next re-run checks f3 against that copy and copies it.
   touch -d '2003-03-03 03:03:03' "$work/re/src/f3.txt" && chown 1:1 "$work/re/src/f3.txt"
   rebuild "$work/root" "$work/re5.json"
-  [ "$(jq -c '[.steps[] | [.cached, .layer]]' "$work/re5.json")" = "$(jq -c '[.steps[] | [false, .layer]]' "$work/re4.json")" ] ||
+  [ "$(jq -c '[.steps[] | select(.instruction | startswith("COPY")) | [.cached, .layer]]' "$work/re5.json")" = \
+    "$(jq -c '[.steps[] | select(.instruction | startswith("COPY")) | [false, .layer]]' "$work/re4.json")" ] ||
     fail "f3's owner and mtime changed: want both COPYs re-run with the previous layers, got $(copy_steps "$work/re5.json")"
   echo changed >"$work/re/src/f7.txt"
-  rerun re6 '[28,28]' "f7 (content), f3 (mtime, against the earlier copy) and f9 (xattr) are copied"
+  rerun re6 '[28,28,0]' "f7 (content), f3 (mtime, against the earlier copy) and f9 (xattr) are copied"
 fi
 
 # ---- both snapshotters give the same image -------------------------------------------

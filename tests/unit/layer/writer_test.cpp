@@ -422,6 +422,54 @@ TEST_CASE("writer: pending files are written as the tree will be once they are l
   CHECK_FALSE(PendingFiles::of(root, {{from, to, {"x.txt"}, {}}, {(prev / "b").string(), to, {"y.txt"}, {}}}).ok());
 }
 
+TEST_CASE("writer: the files a base shows through a tree stacked on it") {
+  auto tmp = TempDir::create("layer-w").value();
+  fs::path own = tmp.path() / "own", base = tmp.path() / "base";
+  write_text(base / "a/x.txt", "x");
+  write_text(base / "a/same.txt", "previous");
+  write_text(base / "a/b/deep.txt", "deep");
+  write_text(base / "top.txt", "top");
+  write_text(own / "a/same.txt", "copied again");
+  fs::create_directories(own / "a/b");
+  fs::create_directories(own / "a/own-only");
+  set_all_mtimes(base, 1500000000);
+  set_all_mtimes(own, 1600000000);
+  auto shown = PendingFiles::derived(own, base).value();
+  REQUIRE(shown);
+  CHECK(shown->dirs.size() == 3);
+  CHECK(shown->dirs.at("").names == std::vector<std::string>{"top.txt"});
+  CHECK(shown->dirs.at("a/").names == std::vector<std::string>{"x.txt"});
+  CHECK(shown->dirs.at("a/").from == (base / "a").string());
+  CHECK(shown->dirs.at("a/b/").names == std::vector<std::string>{"deep.txt"});
+  // The layer with them is that of the tree with the files linked in.
+  WriteOptions options;
+  options.pending = &*shown;
+  auto stacked = layer_diff_id(own, options).value();
+  fs::path merged = tmp.path() / "merged";
+  fs::copy(own, merged, fs::copy_options::recursive);
+  for (const char* f : {"a/x.txt", "a/b/deep.txt", "top.txt"}) fs::create_hard_link(base / f, merged / f);
+  set_all_mtimes(merged, 1600000000);
+  set_all_mtimes(base, 1500000000);
+  CHECK(layer_diff_id(merged, {}).value().diff_id == stacked.diff_id);
+  auto of = PendingFiles::of(own, {{(base / "a").string(), (own / "a").string(), {"x.txt"}, {}},
+                                   {(base / "a/b").string(), (own / "a/b").string(), {"deep.txt"}, {}},
+                                   {base.string(), own.string(), {"top.txt"}, {}}});
+  CHECK(of.value().same_names(*shown));
+  CHECK_FALSE(PendingFiles::of(own, {{(base / "a").string(), (own / "a").string(), {"x.txt"}, {}}}).value().same_names(*shown));
+
+  // What the stack would show besides: no such list.
+  fs::create_symlink("x.txt", base / "a/link");  // a symlink only the base has
+  CHECK_FALSE(PendingFiles::derived(own, base).value());
+  fs::create_symlink("x.txt", own / "a/link");
+  CHECK(PendingFiles::derived(own, base).value());
+  fs::create_directories(base / "only-in-base");  // a directory only the base has
+  CHECK_FALSE(PendingFiles::derived(own, base).value());
+  fs::create_directories(own / "only-in-base");
+  REQUIRE(PendingFiles::derived(own, base).value());
+  if (::setxattr((own / "a/b").c_str(), "user.overlay.opaque", "y", 1, 0) == 0)  // hides the base's a/b
+    CHECK_FALSE(PendingFiles::derived(own, base).value());
+}
+
 TEST_CASE("writer: read ahead from a cold tree, pending files and the tree's own are not mixed up", "[prefetch]") {
   // On disk (not tmpfs) and out of the page cache, so the writer reads ahead.
   auto tmp = TempDir::create("layer-w", "/var/tmp").value();

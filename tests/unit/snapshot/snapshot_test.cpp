@@ -82,6 +82,36 @@ struct Env {
     s.record = *rec;
     return s;
   }
+  /// A COPY re-run as the builder commits it: `script` writes what was copied again (and
+  /// the directories), the files of `reused` ("dir/" → names) are taken from `previous`.
+  Step rerun(const std::string& parent, const std::string& script, const std::string& previous,
+             const std::map<std::string, std::vector<std::string>>& reused) {
+    Step s;
+    Active active = snap.prepare(parent).value();
+    ExecSpec spec;
+    spec.rootfs = active.rootfs();
+    spec.args = {"/bin/sh", "-c", script};
+    auto r = run_container(spec);
+    if (!r) FAIL(r.error().message);
+    REQUIRE(r->exit_code == 0);
+    fs::path upper = std::get<OverlayRootfs>(active.rootfs()).upperdir;
+    CommitLinks links;
+    links.previous = previous;
+    for (const auto& [dir, names] : reused)
+      links.dirs.push_back({(store.snapshot_path(previous) / dir).string(), (upper / dir).string(), names, {}});
+    links.link = [](const std::vector<layer::LinkedDir>& dirs) -> Status {
+      for (const auto& d : dirs)
+        for (const auto& name : d.names)
+          if (::link((d.from + "/" + name).c_str(), (d.to + "/" + name).c_str()) != 0)
+            return errno_error("link " + d.from + "/" + name);
+      return {};
+    };
+    CommitInfo info;
+    auto rec = snap.commit(active, r->created, k_epoch, &info, &links);
+    if (!rec) FAIL(rec.error().message);
+    s.record = *rec;
+    return s;
+  }
   std::string tar(const std::string& id) {
     layer::StringSink sink;
     layer::WriteOptions options;
@@ -247,6 +277,59 @@ TEST_CASE("snapshot: deep chains are flattened and stay correct", "[snapshot]") 
     for (const auto& rec : records) flat |= rec.id.starts_with("flat-");
     CHECK(flat);
   }
+}
+
+TEST_CASE("snapshot: a COPY re-run stacks on the previous result where the stack shows its files", "[snapshot]") {
+  Env env(Kind::overlay);
+  auto previous = env.step(env.base,
+                           "mkdir -p /ctx/a /ctx/b && for i in 1 2 3 4 5; do echo $i > /ctx/a/f$i; echo $i > /ctx/b/g$i; "
+                           "done && ln -s f1 /ctx/a/link");
+  REQUIRE(previous.code == 0);
+  const std::string a = previous.record.id;
+  const std::string dirs = "mkdir -p /ctx/a /ctx/b && ln -s f1 /ctx/a/link";
+  const std::vector<std::string> all_b = {"g1", "g2", "g3", "g4", "g5"};
+  auto look = [&](const std::string& id) {
+    return env.step(id, "cat /ctx/a/f1 /ctx/a/f3 /ctx/b/g2; ls /ctx/a | tr '\\n' ' '; ls /ctx/b | wc -l").output;
+  };
+
+  // f1 copied again, the rest taken: the directory holds f1 and the directories only.
+  auto one = env.rerun(env.base, dirs + " && echo new > /ctx/a/f1", a, {{"ctx/a", {"f2", "f3", "f4", "f5"}}, {"ctx/b", all_b}});
+  CHECK(one.record.base == a);
+  CHECK(one.record.parent == env.base);
+  CHECK(look(one.record.id) == "new\n3\n2\nf1 f2 f3 f4 f5 link 5\n");
+  CHECK(env.names(one.record.id) == std::vector<std::string>{"ctx/", "ctx/a/", "ctx/a/f1", "ctx/a/f2", "ctx/a/f3",
+                                                             "ctx/a/f4", "ctx/a/f5", "ctx/a/link", "ctx/b/",
+                                                             "ctx/b/g1", "ctx/b/g2", "ctx/b/g3", "ctx/b/g4", "ctx/b/g5"});
+  CHECK_FALSE(fs::exists(env.store.snapshot_path(one.record.id) / "ctx/a/f2"));
+  auto lowers = env.snap.lowerdirs(one.record.id).value();
+  CHECK(std::find(lowers.begin(), lowers.end(), env.store.snapshot_path(a)) != lowers.end());
+  auto merged = env.snap.merged_view(one.record.id).value();
+  CHECK(read_file(merged / "ctx/b/g4").value_or("?") == "4\n");
+  auto refused = env.store.remove_snapshot(a);
+  REQUIRE_FALSE(refused.ok());
+  CHECK_THAT(refused.error().message, Catch::Contains("is built on it"));
+
+  // The same step on a parent whose stack shows the previous result already (overlayfs takes
+  // a directory once): linked, the same layer.
+  auto over = env.rerun(one.record.id, "touch /ctx /ctx/a /ctx/b && ln -sf f1 /ctx/a/link && echo new > /ctx/a/f1", a,
+                        {{"ctx/a", {"f2", "f3", "f4", "f5"}}, {"ctx/b", all_b}});
+  CHECK(over.record.base.empty());
+  CHECK(over.record.diff_id == one.record.diff_id);
+  CHECK(fs::exists(env.store.snapshot_path(over.record.id) / "ctx/a/f2"));
+
+  // A re-run of the stacked result: f1 (copied by it) is linked from it, the rest stays stacked
+  // on the first result, never on a stacked one.
+  auto two = env.rerun(env.base, dirs + " && echo newer > /ctx/b/g2", one.record.id,
+                       {{"ctx/a", {"f1", "f2", "f3", "f4", "f5"}}, {"ctx/b", {"g1", "g3", "g4", "g5"}}});
+  CHECK(two.record.base == a);
+  CHECK(look(two.record.id) == "new\n3\nnewer\nf1 f2 f3 f4 f5 link 5\n");
+  CHECK(fs::exists(env.store.snapshot_path(two.record.id) / "ctx/a/f1"));
+  CHECK_FALSE(fs::exists(env.store.snapshot_path(two.record.id) / "ctx/a/f3"));
+
+  // f5 gone from the source: the stack would show it, so everything is linked.
+  auto gone = env.rerun(env.base, dirs, a, {{"ctx/a", {"f1", "f2", "f3", "f4"}}, {"ctx/b", all_b}});
+  CHECK(gone.record.base.empty());
+  CHECK(look(gone.record.id) == "1\n3\n2\nf1 f2 f3 f4 link 5\n");
 }
 
 TEST_CASE("snapshot: kind selection", "[snapshot]") {

@@ -1,3 +1,4 @@
+#include "cbuild/store/gc.hpp"
 #include "store_fixture.hpp"
 
 using namespace cbuild;
@@ -39,7 +40,7 @@ TEST_CASE("committing an existing snapshot keeps the first and discards the stag
   make_snapshot(store, "snap-a", "", Digest::of("a"), 1);
   auto staging = must(store.begin_snapshot());
   std::ofstream(staging / "other") << "x";
-  SnapshotRecord again{"snap-a", "", Digest::of("a"), 999, 0, 0, ""};
+  SnapshotRecord again{"snap-a", "", Digest::of("a"), 999, 0, 0, "", ""};
   auto got = must(store.commit_snapshot(staging, again));
   CHECK(got.size == 1);
   CHECK_FALSE(fs::exists(staging));
@@ -50,21 +51,24 @@ TEST_CASE("committing an existing snapshot keeps the first and discards the stag
   fs::create_directories(orphan);
   std::ofstream(orphan / "kept") << "complete tree";
   auto staging2 = must(store.begin_snapshot());
-  auto adopted = must(store.commit_snapshot(staging2, SnapshotRecord{"snap-b", "", Digest::of("b"), 5, 0, 0, "{}"}));
+  auto adopted = must(store.commit_snapshot(staging2, SnapshotRecord{"snap-b", "", Digest::of("b"), 5, 0, 0, "{}", ""}));
   CHECK(adopted.info == "{}");
   CHECK(fs::exists(orphan / "kept"));
   CHECK(fs::is_empty(must(store.session_dir())));
 }
 
-TEST_CASE("snapshot validation: parents, ids", "[snapshots]") {
+TEST_CASE("snapshot validation: parents, bases, ids", "[snapshots]") {
   StoreDir dir;
   Store store = dir.open();
   auto staging = must(store.begin_snapshot());
-  auto r = store.commit_snapshot(staging, SnapshotRecord{"child", "missing-parent", Digest::of("c"), 1, 0, 0, ""});
+  auto r = store.commit_snapshot(staging, SnapshotRecord{"child", "missing-parent", Digest::of("c"), 1, 0, 0, "", ""});
   REQUIRE_FALSE(r.ok());
   CHECK_THAT(r.error().message, Catch::Contains("parent `missing-parent` not found"));
-  CHECK_FALSE(store.commit_snapshot(staging, SnapshotRecord{"../escape", "", Digest::of("c"), 1, 0, 0, ""}).ok());
-  CHECK_FALSE(store.commit_snapshot(staging, SnapshotRecord{"sha256:short", "", Digest::of("c"), 1, 0, 0, ""}).ok());
+  r = store.commit_snapshot(staging, SnapshotRecord{"stacked", "", Digest::of("d"), 1, 0, 0, "", "missing-base"});
+  REQUIRE_FALSE(r.ok());
+  CHECK_THAT(r.error().message, Catch::Contains("base `missing-base` not found"));
+  CHECK_FALSE(store.commit_snapshot(staging, SnapshotRecord{"../escape", "", Digest::of("c"), 1, 0, 0, "", ""}).ok());
+  CHECK_FALSE(store.commit_snapshot(staging, SnapshotRecord{"sha256:short", "", Digest::of("c"), 1, 0, 0, "", ""}).ok());
   CHECK_FALSE(fs::exists(dir.root() / "escape"));
 }
 
@@ -83,6 +87,29 @@ TEST_CASE("remove_snapshot refuses parents and drops cache entries that use it",
   must_ok(store.remove_snapshot("base"));
   CHECK(must(store.list_snapshots()).empty());
   CHECK(store.remove_snapshot("base").error().code == ExitCode::not_found);
+}
+
+TEST_CASE("a snapshot's base is not removed under it, and prune keeps it", "[snapshots]") {
+  StoreDir dir;
+  Store store = dir.open();
+  make_snapshot(store, "parent", "", Digest::of("p"));
+  make_snapshot(store, "previous", "parent", Digest::of("1"));
+  CHECK(must(store.get_snapshot("previous"))->base.empty());
+  make_snapshot(store, "rerun", "parent", Digest::of("2"), 100, "previous");
+  CHECK(must(store.get_snapshot("rerun"))->base == "previous");
+  must_ok(store.put_cache(CacheRecord{"key", "{}", 0, 0, 0, {"rerun"}, {}}));
+
+  auto refused = store.remove_snapshot("previous");
+  REQUIRE_FALSE(refused.ok());
+  CHECK_THAT(refused.error().message, Catch::Contains("`rerun` is built on it"));
+  auto report = must(prune(store, PruneOptions{}));
+  CHECK(report.snapshots == 0);
+  CHECK(must(store.get_snapshot("previous")));
+  CHECK(fs::exists(store.snapshot_path("previous") / "file"));
+  CHECK(must(check(store)).problems.empty());
+
+  must_ok(store.remove_snapshot("rerun"));
+  must_ok(store.remove_snapshot("previous"));
 }
 
 TEST_CASE("cache mounts get a persistent directory per id", "[snapshots]") {

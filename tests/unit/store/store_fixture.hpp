@@ -63,7 +63,7 @@ inline TestImage make_image(Store& store, const std::string& seed, int layer_cou
 
 /// Commit a snapshot holding one file.
 inline SnapshotRecord make_snapshot(Store& store, const std::string& id, const std::string& parent,
-                                    const Digest& diff_id, uint64_t size = 100) {
+                                    const Digest& diff_id, uint64_t size = 100, const std::string& base = "") {
   auto staging = must(store.begin_snapshot());
   std::ofstream(staging / "file") << id;
   SnapshotRecord rec;
@@ -71,6 +71,7 @@ inline SnapshotRecord make_snapshot(Store& store, const std::string& id, const s
   rec.parent = parent;
   rec.diff_id = diff_id;
   rec.size = size;
+  rec.base = base;
   return must(store.commit_snapshot(staging, rec));
 }
 

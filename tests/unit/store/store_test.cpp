@@ -34,7 +34,7 @@ TEST_CASE("open creates the layout v1 and the schema", "[store]") {
   sqlite3_stmt* stmt = nullptr;
   REQUIRE(sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key='schema_version'", -1, &stmt, nullptr) == SQLITE_OK);
   REQUIRE(sqlite3_step(stmt) == SQLITE_ROW);
-  CHECK(std::string(reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0))) == "1");
+  CHECK(std::string(reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0))) == std::to_string(k_schema_version));
   sqlite3_finalize(stmt);
   REQUIRE(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &stmt, nullptr) == SQLITE_OK);
   REQUIRE(sqlite3_step(stmt) == SQLITE_ROW);
@@ -46,6 +46,26 @@ TEST_CASE("open creates the layout v1 and the schema", "[store]") {
   auto reopened = Store::open(dir.root());
   REQUIRE_FALSE(reopened.ok());
   CHECK_THAT(reopened.error().message, Catch::Contains("schema version 99 is newer"));
+}
+
+TEST_CASE("a store of schema 1 (snapshots without a base) is upgraded in place", "[store]") {
+  StoreDir dir;
+  {
+    Store store = dir.open();
+    make_snapshot(store, "old", "", Digest::of("o"));
+  }
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open(fs::path(dir.root() / "db.sqlite").c_str(), &db) == SQLITE_OK);
+  REQUIRE(sqlite3_exec(db, "DROP INDEX snapshots_base; ALTER TABLE snapshots DROP COLUMN base; "
+                           "UPDATE meta SET value='1' WHERE key='schema_version'",
+                       nullptr, nullptr, nullptr) == SQLITE_OK);
+  sqlite3_close(db);
+  Store store = dir.open();
+  auto old = must(store.get_snapshot("old"));
+  REQUIRE(old);
+  CHECK(old->base.empty());
+  make_snapshot(store, "stacked", "", Digest::of("s"), 1, "old");
+  CHECK(must(store.get_snapshot("stacked"))->base == "old");
 }
 
 TEST_CASE("data persists across reopen and the session dir is removed on close", "[store]") {
