@@ -84,7 +84,7 @@ expect_fail 'platform' cb build --platform linux/s390x "$ctx"
 [ "$(store_state "$work/root")" = "$before" ] || fail "failed builds changed the store"
 
 # Ctrl-C: the step's processes die, nothing stays mounted, no temp session is left.
-printf 'FROM busybox:1.36\nRUN echo started; sleep 300\n' >"$work/Dockerfile.slow"
+printf 'FROM busybox:1.36\nRUN echo started; sleep 3171\n' >"$work/Dockerfile.slow"
 "$CBUILD" --root "$work/root" build --progress=plain -f "$work/Dockerfile.slow" "$ctx" >"$work/slow.log" 2>&1 & pid=$!
 for _ in $(seq 100); do grep -q started "$work/slow.log" && break; sleep 0.1; done
 grep -q started "$work/slow.log" || { cat "$work/slow.log"; fail "slow step did not start"; }
@@ -92,7 +92,7 @@ kill -TERM "$pid"  # (a background job of a script ignores SIGINT)
 status=0; wait "$pid" || status=$?
 [ "$status" = 130 ] || { cat "$work/slow.log"; fail "SIGTERM exit status $status, want 130"; }
 sleep 0.2
-pgrep -f 'sleep 300' >/dev/null && fail "step process survived Ctrl-C"
+pgrep -x -f 'sleep 3171' >/dev/null && fail "step process survived Ctrl-C"
 grep -q "$work" /proc/self/mountinfo && fail "mounts left after Ctrl-C"
 [ -z "$(ls "$work/root/tmp")" ] || fail "temp session left after Ctrl-C: $(ls "$work/root/tmp")"
 cb store check >/dev/null || fail "store check after Ctrl-C"
