@@ -47,12 +47,28 @@ echo "== cbuild benchmark suite: $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loa
 results=$work/results.txt  # time SCENARIO TOOL SECONDS | rss SCENARIO KB | commit TOOL SECONDS MB
 : >"$results"
 now() { echo "$EPOCHREALTIME"; }  # no process: a fork would count in every measurement
+# settle: waits (up to 2 s) for a 100 ms window in which the CPUs are 90% idle, so that work
+# a tool leaves running after its build returns (dockerd's) is not charged to the next build.
+settle() {
+  local i k a b busy total
+  for ((i = 0; i < 20; i++)); do
+    read -r -a a </proc/stat
+    sleep 0.1
+    read -r -a b </proc/stat
+    total=0
+    for k in 1 2 3 4 5 6 7 8; do total=$((total + b[k] - a[k])); done
+    busy=$((total - (b[4] - a[4]) - (b[5] - a[5])))
+    ((total > 0 && busy * 10 <= total)) && return 0
+  done
+  return 0
+}
 # timed SCENARIO TOOL CTX [FLAGS]: one build, its seconds (and cbuild's peak RSS) recorded;
 # the seconds also in $last_seconds.
 timed() {
   local scenario=$1 tool=$2 t0
   shift 2
   sync  # the writeback of earlier builds and prunes is not charged to this one
+  settle
   t0=$(now)
   build "$tool" "$@"
   last_seconds=$(bc -l <<<"$(now) - $t0")
