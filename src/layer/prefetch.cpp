@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/uio.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -9,17 +10,12 @@
 
 namespace cbuild::layer {
 
-namespace {
-
-// open_to_read's flags, and O_NONBLOCK: a fifo among the names must not block the thread.
-int open_ahead(int dirfd, const char* name) {
+int Prefetcher::open_file(int dirfd, const char* name) {
   constexpr int k_flags = O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC;
   int fd = ::openat(dirfd, name, k_flags | O_NOATIME);
   if (fd < 0 && errno == EPERM) fd = ::openat(dirfd, name, k_flags);
   return fd;
 }
-
-}  // namespace
 
 Prefetcher::~Prefetcher() {
   {
@@ -41,17 +37,20 @@ size_t Prefetcher::add(int dirfd, std::vector<std::string> names, bool hand_over
   if (dup == -1) names.clear();  // read-ahead is only a hint
   std::lock_guard lock(m_mutex);
   std::vector<int> fds(names.size(), k_not_open);
-  m_batches.push_back(Batch{dup, std::move(names), std::move(fds), hand_over});
+  std::vector<int8_t> xattrs(names.size(), -1);
+  m_batches.push_back(Batch{dup, std::move(names), std::move(fds), std::move(xattrs), hand_over});
   if (!m_batches.back().names.empty() && !m_thread.joinable()) m_thread = std::thread([this] { run(); });
   m_wake.notify_one();
   return m_batches.size() - 1;
 }
 
-int Prefetcher::take(size_t batch, size_t index) {
+int Prefetcher::take(size_t batch, size_t index, int* xattrs) {
+  if (xattrs) *xattrs = -1;
   std::lock_guard lock(m_mutex);
   if (batch >= m_batches.size() || index >= m_batches[batch].fds.size()) return -1;
   int fd = std::exchange(m_batches[batch].fds[index], k_taken);
   if (fd < 0) return -1;
+  if (xattrs) *xattrs = m_batches[batch].xattrs[index];
   if (m_open-- == k_max_open) m_room.notify_one();
   return fd;
 }
@@ -87,14 +86,24 @@ void Prefetcher::run() {
       int dirfd = batch.dirfd;
       const std::string& name = batch.names[i];
       lock.unlock();
-      int fd = open_ahead(dirfd, name.c_str());
-      if (fd >= 0) (void)::readahead(fd, 0, k_max_bytes);  // queues the reads; clamped to the file's size
+      const bool hand_over = batch.hand_over;
+      int fd = open_file(dirfd, name.c_str());
+      int8_t xattrs = -1;
+      if (fd >= 0) {
+        // Queues the reads (clamped to the file's size); a warm tree's are cached already.
+        if (!hand_over || cold()) (void)::readahead(fd, 0, k_max_bytes);
+        if (hand_over) {
+          ssize_t n = ::flistxattr(fd, nullptr, 0);
+          xattrs = static_cast<int8_t>(n == 0 ? 0 : n > 0 ? 1 : -1);
+        }
+      }
       lock.lock();
       if (fd < 0) continue;
-      if (!batch.hand_over || batch.fds[i] == k_taken) {
+      if (!hand_over || batch.fds[i] == k_taken) {
         ::close(fd);
       } else {
         batch.fds[i] = fd;
+        batch.xattrs[i] = xattrs;
         ++m_open;
       }
     }

@@ -54,6 +54,9 @@ struct Child {
   struct stat st {};
   bool whiteout = false;
   int from_fd = -1;  ///< a pending file's directory (PendingFiles), else -1: the tree's
+  /// A pending file: `st` says only "regular file" until emit() stats it once open (no
+  /// lookup by name, as the file is opened anyway).
+  bool stat_later = false;
   const std::array<uint8_t, 32>* known = nullptr;  ///< a pending file's data digest, when given
   std::optional<std::pair<size_t, size_t>> ahead;  ///< batch and index in the Prefetcher
 };
@@ -190,15 +193,17 @@ class TreeWriter {
     auto add = [&](int fd, std::string name, const std::array<uint8_t, 32>* known) -> Status {
       if (m_exclude.count(prefix + name)) return {};
       Child c;
-      if (fstatat(fd, name.c_str(), &c.st, AT_SYMLINK_NOFOLLOW) != 0) return io_error("stat", prefix + name);
-      if (S_ISSOCK(c.st.st_mode)) return {};
       if (fd != dirfd) {
-        if (!S_ISREG(c.st.st_mode)) return make_error("write layer: pending file `{}/{}` is not a regular file", pending->from, name);
+        c.st.st_mode = S_IFREG;
+        c.stat_later = true;
         c.from_fd = fd;
         c.known = known;
+      } else {
+        if (fstatat(fd, name.c_str(), &c.st, AT_SYMLINK_NOFOLLOW) != 0) return io_error("stat", prefix + name);
+        if (S_ISSOCK(c.st.st_mode)) return {};
       }
       if (S_ISDIR(c.st.st_mode)) pending_mtime(prefix + name + "/", c.st);
-      if (overlay() && overlay_whiteout(fd, name, c.st)) {
+      if (overlay() && !c.stat_later && overlay_whiteout(fd, name, c.st)) {
         c.whiteout = true;
         c.name = std::string(k_whiteout_prefix) + name;
       } else {
@@ -231,9 +236,11 @@ class TreeWriter {
   Status walk(int dirfd, const std::string& prefix, int64_t dir_mtime, bool opaque) {
     UniqueFd from;
     auto kids = TRY(children(dirfd, prefix, opaque, from));
+    // A directory of many files is opened ahead even while warm (see Prefetcher); a
+    // smaller one only once reads wait for the disk.
     bool prefetching = false;
     for (size_t i = 0; i < kids.size(); ++i) {
-      if (!prefetching && m_prefetch.cold()) {
+      if (!prefetching && (m_prefetch.cold() || (i == 0 && many_files(kids)))) {
         prefetch(dirfd, -1, kids, i);
         if (from) prefetch(from.get(), from.get(), kids, i);
         prefetching = true;
@@ -249,6 +256,20 @@ class TreeWriter {
     return {};
   }
 
+  /// Whether emit() reads the child's data (a pending file's size is not known yet).
+  static bool to_read(const Child& c) {
+    return !c.whiteout && S_ISREG(c.st.st_mode) && (c.st.st_size > 0 || c.stat_later);
+  }
+
+  /// Whether a directory has enough regular files to open them on the read-ahead thread.
+  static bool many_files(const std::vector<Child>& kids) {
+    constexpr size_t k_many = 32;
+    size_t files = 0;
+    for (const Child& c : kids)
+      if (to_read(c) && ++files >= k_many) return true;
+    return false;
+  }
+
   /// Once reads wait for the disk: read-ahead of the directory's files from `from` on that
   /// are in `dirfd`: those whose Child::from_fd is `from_fd` (-1: the tree's directory, else
   /// a pending files' one). emit() takes them open.
@@ -256,7 +277,7 @@ class TreeWriter {
     std::vector<std::string> names;
     std::vector<Child*> ahead;
     for (size_t i = from; i < kids.size(); ++i)
-      if (!kids[i].whiteout && S_ISREG(kids[i].st.st_mode) && kids[i].st.st_size > 0 && kids[i].from_fd == from_fd) {
+      if (to_read(kids[i]) && kids[i].from_fd == from_fd) {
         names.push_back(kids[i].disk_name);
         ahead.push_back(&kids[i]);
       }
@@ -358,15 +379,20 @@ class TreeWriter {
 
   Status emit(int dirfd, const std::string& rel, const Child& c) {
     if (c.from_fd >= 0) dirfd = c.from_fd;
-    const struct stat& st = c.st;
+    struct stat st = c.st;
     if (S_ISDIR(st.st_mode)) return emit_dir(dirfd, rel, c);
     UniqueFd fd;
+    int listed = -1;  // whether the file has xattrs, as the read-ahead thread found (Prefetcher::take)
     if (S_ISREG(st.st_mode)) {
-      if (c.ahead) fd.reset(m_prefetch.take(c.ahead->first, c.ahead->second));
-      if (!fd) fd.reset(open_to_read(dirfd, c.disk_name.c_str()));
+      if (c.ahead) fd.reset(m_prefetch.take(c.ahead->first, c.ahead->second, &listed));
+      if (!fd) fd.reset(Prefetcher::open_file(dirfd, c.disk_name.c_str()));
       if (!fd) return io_error("open", rel);
+      if (c.stat_later) {
+        if (fstat(fd.get(), &st) != 0) return io_error("stat", rel);
+        if (!S_ISREG(st.st_mode)) return make_error("write layer: pending file `{}` is not a regular file", full(rel));
+      }
     }
-    Xattrs x = TRY(read_xattrs(fd ? fd.get() : -1, rel));
+    Xattrs x = listed == 0 ? Xattrs() : TRY(read_xattrs(fd ? fd.get() : -1, rel));
     mode_t type = entry_type(st, x);
     if (type == S_IFSOCK) return {};
     reset_entry(rel);

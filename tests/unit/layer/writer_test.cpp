@@ -350,6 +350,25 @@ TEST_CASE("writer: non-ASCII names give the same bytes whatever the process loca
   CHECK(find(entries, "h\xc3\xa9llo").content == "utf-8");
 }
 
+TEST_CASE("writer: a big directory's files opened ahead keep their xattrs") {
+  // 40 files: opened and their xattrs listed on the read-ahead thread even when warm.
+  auto tmp = TempDir::create("layer-w", "/var/tmp").value();
+  fs::path root = tmp.path() / "t";
+  for (int i = 0; i < 40; ++i) write_text(root / "d" / fmt::format("f{:02}", i), fmt::format("data {}", i));
+  REQUIRE(set_user_xattr(root / "d/f05", "user.note", "five"));
+  REQUIRE(set_user_xattr(root / "d/f30", "user.containers.override_stat", "7:8:0600"));
+  auto entries = read_tar(tar_of(root));
+  for (int i = 0; i < 40; ++i) {
+    auto& e = find(entries, fmt::format("d/f{:02}", i));
+    INFO(e.name);
+    CHECK(e.content == fmt::format("data {}", i));
+    if (i == 5) CHECK(e.xattrs == std::map<std::string, std::string>{{"user.note", "five"}});
+    else CHECK(e.xattrs.empty());
+    CHECK(e.uid == (i == 30 ? 7 : 0));
+    CHECK(e.perm == (i == 30 ? 0600u : 0644u));
+  }
+}
+
 TEST_CASE("writer: pending files are written as the tree will be once they are linked") {
   auto tmp = TempDir::create("layer-w").value();
   fs::path root = tmp.path() / "t", prev = tmp.path() / "prev";
