@@ -21,34 +21,39 @@ void finish(Globals& globals, const Status& status) {
 
 namespace {
 
-constexpr AddCommand k_commands[] = {
-    add_version_command,
-    add_build_command,
-    add_compare_command,
-    add_import_command,
-    add_load_command,
-    add_save_command,
-    add_images_command,
-    add_inspect_command,
-    add_tag_command,
-    add_rmi_command,
-    add_history_command,
-    add_pull_command,
-    add_push_command,
-    add_login_command,
-    add_store_command,
-    add_du_command,
-    add_prune_command,
-    add_parse_command,
-    add_debug_command,
-    add_plan_command,
+/// A command and the subcommands `add` sets up: its own, and `also` (login adds logout).
+struct Command {
+  const char* name;
+  AddCommand add;
+  const char* also = nullptr;
+  bool runs(std::string_view arg) const { return arg == name || (also && arg == also); }
 };
 
-// `cbuild -f Dockerfile .` means `cbuild build -f Dockerfile .`, as users type docker build
-// commands: when the first argument after the global options is not a subcommand, `build`
-// is inserted there.
-std::vector<std::string> with_default_command(int argc, char** argv, const CLI::App& app) {
-  std::vector<std::string> args(argv + 1, argv + argc);
+constexpr Command k_commands[] = {
+    {"version", add_version_command},
+    {"build", add_build_command},
+    {"compare", add_compare_command},
+    {"import", add_import_command},
+    {"load", add_load_command},
+    {"save", add_save_command},
+    {"images", add_images_command},
+    {"inspect", add_inspect_command},
+    {"tag", add_tag_command},
+    {"rmi", add_rmi_command},
+    {"history", add_history_command},
+    {"pull", add_pull_command},
+    {"push", add_push_command},
+    {"login", add_login_command, "logout"},
+    {"store", add_store_command},
+    {"du", add_du_command},
+    {"prune", add_prune_command},
+    {"parse", add_parse_command},
+    {"debug", add_debug_command},
+    {"plan", add_plan_command},
+};
+
+/// The arguments after the global options (--root, --debug) start at the returned index.
+size_t command_index(const std::vector<std::string>& args) {
   size_t i = 0;
   while (i < args.size()) {
     if (args[i] == "--root") {
@@ -59,6 +64,28 @@ std::vector<std::string> with_default_command(int argc, char** argv, const CLI::
       break;
     }
   }
+  return i;
+}
+
+/// Sets up the commands of `app`: only the one `args` run (their options cost more than
+/// parsing them), `build` when the first argument names none (with_default_command), all
+/// for the command list.
+void add_commands(CLI::App& app, Globals& globals, const std::vector<std::string>& args) {
+  size_t i = command_index(args);
+  if (i >= args.size() || args[i] == "-h" || args[i] == "--help") {
+    for (const Command& c : k_commands) c.add(app, globals);
+    return;
+  }
+  for (const Command& c : k_commands)
+    if (c.runs(args[i])) return c.add(app, globals);
+  add_build_command(app, globals);
+}
+
+// `cbuild -f Dockerfile .` means `cbuild build -f Dockerfile .`, as users type docker build
+// commands: when the first argument after the global options is not a subcommand, `build`
+// is inserted there.
+std::vector<std::string> with_default_command(std::vector<std::string> args, const CLI::App& app) {
+  size_t i = command_index(args);
   if (i >= args.size() || args[i] == "-h" || args[i] == "--help") return args;
   for (const CLI::App* sub : app.get_subcommands([](const CLI::App*) { return true; }))
     if (sub->get_name() == args[i]) return args;
@@ -93,9 +120,10 @@ int main(int argc, char** argv) {
   app.add_option("--root", globals.root, "Store directory (default: /var/lib/cbuild as root, "
                                          "$XDG_DATA_HOME/cbuild otherwise; env CBUILD_ROOT)");
   app.add_flag("--debug", globals.debug, "Print debugging detail");
-  for (AddCommand add : k_commands) add(app, globals);
   try {
-    std::vector<std::string> args = with_default_command(argc, argv, app);
+    std::vector<std::string> args(argv + 1, argv + argc);
+    add_commands(app, globals, args);
+    args = with_default_command(std::move(args), app);
     std::reverse(args.begin(), args.end());  // CLI11 takes them last first
     app.parse(args);
   } catch (const CLI::ParseError& e) {
