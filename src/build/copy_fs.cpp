@@ -71,6 +71,16 @@ Result<UniqueFd> make_dir_at(int dirfd, const std::string& name, const CopyIds& 
 }  // namespace
 
 std::string copy_clean_path(std::string_view path) {
+  // Most paths are clean already (components between single slashes, none "." or ".."):
+  // returned as they are, without splitting (a 20,000-file COPY cleans each twice).
+  bool clean = !path.empty();
+  for (size_t start = 0; clean && start <= path.size();) {
+    size_t slash = std::min(path.find('/', start), path.size());
+    std::string_view part = path.substr(start, slash - start);
+    clean = !part.empty() && part != "." && part != "..";
+    start = slash + 1;
+  }
+  if (clean) return std::string(path);
   std::vector<std::string> out;
   for (auto& part : split_components(path)) {
     if (part == ".") continue;

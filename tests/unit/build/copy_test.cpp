@@ -6,6 +6,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "build/copy_fs.hpp"
 #include "copy_test_support.hpp"
 
 using namespace copy_test;
@@ -464,4 +465,17 @@ TEST_CASE("copy: the reused files go through a child's result and back") {
   CHECK(build::reused_from_bytes("").value().empty());
   for (size_t n = 1; n < bytes.size(); ++n) CHECK_FALSE(build::reused_from_bytes(std::string_view(bytes).substr(0, n)).ok());
   CHECK_FALSE(build::reused_from_bytes(bytes + "x").ok());
+}
+
+TEST_CASE("copy: destination paths are cleaned as path.Clean does, relative") {
+  using build::copy_clean_path;
+  CHECK(copy_clean_path("a/b.txt") == "a/b.txt");
+  CHECK(copy_clean_path("a/.b/..c") == "a/.b/..c");
+  CHECK(copy_clean_path("/a/b") == "a/b");
+  CHECK(copy_clean_path("a/b/") == "a/b");
+  CHECK(copy_clean_path("./a//b/../c") == "a/c");
+  CHECK(copy_clean_path("a/./b") == "a/b");
+  CHECK(copy_clean_path("../../a") == "a");
+  CHECK(copy_clean_path(".") == "");
+  CHECK(copy_clean_path("") == "");
 }
