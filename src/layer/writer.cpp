@@ -494,6 +494,7 @@ Result<PendingFiles> PendingFiles::of(const fs::path& root, const std::vector<Li
   std::map<std::string, std::unordered_set<std::string>> present;  // by key: names in `to` now
   const std::string base = root.string();
   for (const auto& link : links) {
+    if (link.names.empty()) continue;
     std::string key;
     if (link.to != base) {
       if (!link.to.starts_with(base + "/"))
@@ -522,6 +523,7 @@ Result<PendingFiles> PendingFiles::of(const fs::path& root, const std::vector<Li
   }
   for (auto& [key, dir] : out.dirs)  // digests for some names only: none (their data is hashed)
     if (dir.digests.size() != dir.names.size()) dir.digests.clear();
+  std::erase_if(out.dirs, [](const auto& entry) { return entry.second.names.empty(); });
   return out;
 }
 

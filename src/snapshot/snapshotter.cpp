@@ -123,6 +123,7 @@ Status link_from_own(std::vector<layer::LinkedDir>& dirs, const Stacking& s, con
     if (!taken.names.empty()) now.push_back(std::move(taken));
     d = std::move(rest);
   }
+  std::erase_if(dirs, [](const layer::LinkedDir& d) { return d.names.empty(); });
   return now.empty() ? Status() : links.link(now);
 }
 

@@ -286,20 +286,23 @@ TEST_CASE("snapshot: a COPY re-run stacks on the previous result where the stack
                            "done && ln -s f1 /ctx/a/link");
   REQUIRE(previous.code == 0);
   const std::string a = previous.record.id;
-  const std::string dirs = "mkdir -p /ctx/a /ctx/b && ln -s f1 /ctx/a/link";
+  const std::string dirs = "mkdir -p /ctx/a /ctx/b /ctx/c && ln -s f1 /ctx/a/link";
+  const std::string new_dir = " && echo h > /ctx/c/h";  // a directory the previous result lacks
   const std::vector<std::string> all_b = {"g1", "g2", "g3", "g4", "g5"};
   auto look = [&](const std::string& id) {
     return env.step(id, "cat /ctx/a/f1 /ctx/a/f3 /ctx/b/g2; ls /ctx/a | tr '\\n' ' '; ls /ctx/b | wc -l").output;
   };
 
   // f1 copied again, the rest taken: the directory holds f1 and the directories only.
-  auto one = env.rerun(env.base, dirs + " && echo new > /ctx/a/f1", a, {{"ctx/a", {"f2", "f3", "f4", "f5"}}, {"ctx/b", all_b}});
+  auto one = env.rerun(env.base, dirs + new_dir + " && echo new > /ctx/a/f1", a,
+                       {{"ctx/a", {"f2", "f3", "f4", "f5"}}, {"ctx/b", all_b}});
   CHECK(one.record.base == a);
   CHECK(one.record.parent == env.base);
   CHECK(look(one.record.id) == "new\n3\n2\nf1 f2 f3 f4 f5 link 5\n");
   CHECK(env.names(one.record.id) == std::vector<std::string>{"ctx/", "ctx/a/", "ctx/a/f1", "ctx/a/f2", "ctx/a/f3",
                                                              "ctx/a/f4", "ctx/a/f5", "ctx/a/link", "ctx/b/",
-                                                             "ctx/b/g1", "ctx/b/g2", "ctx/b/g3", "ctx/b/g4", "ctx/b/g5"});
+                                                             "ctx/b/g1", "ctx/b/g2", "ctx/b/g3", "ctx/b/g4", "ctx/b/g5",
+                                                             "ctx/c/", "ctx/c/h"});
   CHECK_FALSE(fs::exists(env.store.snapshot_path(one.record.id) / "ctx/a/f2"));
   auto lowers = env.snap.lowerdirs(one.record.id).value();
   CHECK(std::find(lowers.begin(), lowers.end(), env.store.snapshot_path(a)) != lowers.end());
@@ -311,23 +314,25 @@ TEST_CASE("snapshot: a COPY re-run stacks on the previous result where the stack
 
   // The same step on a parent whose stack shows the previous result already (overlayfs takes
   // a directory once): linked, the same layer.
-  auto over = env.rerun(one.record.id, "touch /ctx /ctx/a /ctx/b && ln -sf f1 /ctx/a/link && echo new > /ctx/a/f1", a,
+  auto over = env.rerun(one.record.id, "touch /ctx /ctx/a /ctx/b /ctx/c && ln -sf f1 /ctx/a/link && echo new > /ctx/a/f1" + new_dir, a,
                         {{"ctx/a", {"f2", "f3", "f4", "f5"}}, {"ctx/b", all_b}});
   CHECK(over.record.base.empty());
   CHECK(over.record.diff_id == one.record.diff_id);
   CHECK(fs::exists(env.store.snapshot_path(over.record.id) / "ctx/a/f2"));
 
-  // A re-run of the stacked result: f1 (copied by it) is linked from it, the rest stays stacked
-  // on the first result, never on a stacked one.
+  // A re-run of the stacked result: f1 and c/h (copied by it) are linked from it, the rest stays
+  // stacked on the first result, never on a stacked one.
   auto two = env.rerun(env.base, dirs + " && echo newer > /ctx/b/g2", one.record.id,
-                       {{"ctx/a", {"f1", "f2", "f3", "f4", "f5"}}, {"ctx/b", {"g1", "g3", "g4", "g5"}}});
+                       {{"ctx/a", {"f1", "f2", "f3", "f4", "f5"}}, {"ctx/b", {"g1", "g3", "g4", "g5"}}, {"ctx/c", {"h"}}});
   CHECK(two.record.base == a);
   CHECK(look(two.record.id) == "new\n3\nnewer\nf1 f2 f3 f4 f5 link 5\n");
+  CHECK(env.step(two.record.id, "cat /ctx/c/h").output == "h\n");
   CHECK(fs::exists(env.store.snapshot_path(two.record.id) / "ctx/a/f1"));
+  CHECK(fs::exists(env.store.snapshot_path(two.record.id) / "ctx/c/h"));
   CHECK_FALSE(fs::exists(env.store.snapshot_path(two.record.id) / "ctx/a/f3"));
 
   // f5 gone from the source: the stack would show it, so everything is linked.
-  auto gone = env.rerun(env.base, dirs, a, {{"ctx/a", {"f1", "f2", "f3", "f4"}}, {"ctx/b", all_b}});
+  auto gone = env.rerun(env.base, dirs + new_dir, a, {{"ctx/a", {"f1", "f2", "f3", "f4"}}, {"ctx/b", all_b}});
   CHECK(gone.record.base.empty());
   CHECK(look(gone.record.id) == "1\n3\n2\nf1 f2 f3 f4 link 5\n");
 }
