@@ -8,10 +8,11 @@ CBUILD=$1
 MAKE_ROOTFS=$2
 work=$(mktemp -d "${TMPDIR:-/tmp}/cbuild-scen-XXXXXX")
 chmod 711 "$work"  # as root, steps run as an unprivileged host id that must reach the store
+# Unprivileged, snapshot files belong to subordinate ids: removed in a user namespace.
+remove() { rm -rf "$@" 2>/dev/null || unshare --map-root-user --map-auto --user rm -rf "$@"; }
 cleanup() {
   [ -z "${KEEP:-}" ] || return 0
-  # Unprivileged, snapshot files belong to subordinate ids: remove them in a user namespace.
-  rm -rf "$work" 2>/dev/null || unshare --map-root-user --map-auto --user rm -rf "$work"
+  remove "$work"
 }
 trap cleanup EXIT
 fail() { echo "FAIL ($(id -un)): $*" >&2; exit 1; }
@@ -273,6 +274,44 @@ if [ "$(id -u)" = 0 ]; then
   echo changed >"$work/re/src/f7.txt"
   rerun re6 '[28,28,0]' "f7 (content), f3 (mtime, against the earlier copy) and f9 (xattr) are copied"
 fi
+
+# ---- randomized COPY re-runs: edited, new, deleted and touched files, new directories; every
+# re-run's result (stacked on the previous one, linked or copied) has the files a cold build has
+RANDOM=7  # one fixed sequence
+rr=$work/rr
+for d in a b c; do
+  mkdir -p "$rr/ctx/src/$d"
+  for i in $(seq 1 30); do echo "$d $i" >"$rr/ctx/src/$d/f$i"; done
+done
+printf 'FROM busybox:1.36\nCOPY src/ /data/\nCOPY --chown=3:4 src/ /own/\nRUN cd / && find data own -type f | sort | xargs md5sum > /sums\n' \
+  >"$rr/ctx/Dockerfile"
+rr_build() {  # rr_build STORE OUT
+  SOURCE_DATE_EPOCH=1704067200 "$CBUILD" --root "$1" build --progress=quiet -o "type=local,dest=$2" "$rr/ctx" \
+    >/dev/null 2>"$rr/err" || { cat "$rr/err"; fail "randomized re-run: build into $1"; }
+}
+"$CBUILD" --root "$rr/store" load -i "$work/busybox-image.tar" >/dev/null
+rr_build "$rr/store" "$rr/out0"
+for round in $(seq 1 10); do
+  for _ in 1 2; do
+    dir=$rr/ctx/src/$(printf 'a\nb\nc\n' | sed -n "$((RANDOM % 3 + 1))p")
+    mapfile -t names < <(ls "$dir")
+    f=$dir/${names[RANDOM % ${#names[@]}]}
+    case $((RANDOM % 5)) in
+      0) if [ -f "$f" ]; then echo "edit $round" >>"$f"; fi ;;
+      1) echo "new $round" >"$dir/n$round-$RANDOM" ;;
+      2) if [ -f "$f" ]; then rm "$f"; fi ;;
+      3) sub=$dir/sub$((RANDOM % 2)) && mkdir -p "$sub" && echo "deep $round" >"$sub/g$round" ;;
+      4) if [ -f "$f" ]; then touch "$f"; fi ;;
+    esac
+  done
+  remove "$rr/out" "$rr/cold" "$rr/cold-store"
+  rr_build "$rr/store" "$rr/out"
+  "$CBUILD" --root "$rr/cold-store" load -i "$work/busybox-image.tar" >/dev/null
+  rr_build "$rr/cold-store" "$rr/cold"
+  [ "$(listing "$rr/out")" = "$(listing "$rr/cold")" ] && diff -r "$rr/out" "$rr/cold" >/dev/null ||
+    fail "randomized re-run $round: files differ from a cold build: $(diff <(listing "$rr/out") <(listing "$rr/cold") | head -5)"
+done
+"$CBUILD" --root "$rr/store" store check >"$rr/check" 2>&1 || { cat "$rr/check"; fail "store check after the randomized re-runs"; }
 
 # ---- both snapshotters give the same image -------------------------------------------
 for kind in native overlay; do
