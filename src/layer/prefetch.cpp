@@ -83,10 +83,10 @@ void Prefetcher::run() {
       if (m_stop) return;
       Batch& batch = m_batches[number];  // a reference into the deque stays valid while it grows
       if (batch.fds[i] == k_taken) continue;  // the reader got there first
-      int dirfd = batch.dirfd;
+      const int dirfd = batch.dirfd;
+      const bool hand_over = batch.hand_over;
       const std::string& name = batch.names[i];
       lock.unlock();
-      const bool hand_over = batch.hand_over;
       int fd = open_file(dirfd, name.c_str());
       int8_t xattrs = -1;
       if (fd >= 0) {

@@ -77,12 +77,14 @@ Result<Digest> parse_result_digest(const Result<std::string>& r) {
   return Digest::parse(r.value());
 }
 
+/// Appended to a commit child's result line when the snapshot stacks on its previous result.
 constexpr std::string_view k_stacked = " stacked";
 
-Result<Digest> parse_commit_result(const Result<std::string>& r, CommitInfo* info) {
+Result<Digest> parse_commit_result(const Result<std::string>& r, CommitInfo* info, bool* stacked) {
   if (!r) return r.error();
   std::string text = r.value();
-  if (text.ends_with(k_stacked)) text.resize(text.size() - k_stacked.size());
+  *stacked = text.ends_with(k_stacked);
+  if (*stacked) text.resize(text.size() - k_stacked.size());
   if (!info) return Digest::parse(text);
   char diff[80] = {}, content[80] = {};
   unsigned long long size = 0, entries = 0;
@@ -455,8 +457,14 @@ Result<store::SnapshotRecord> Snapshotter::commit(Active& active,
         [&]() -> Result<std::string> {
           prune_copied_up(tree, active.m_lowers, remove_created(tree, created));
           if (!links || links->dirs.empty()) return commit_result(tree, clamp_mtime, info != nullptr);
-          std::vector<layer::LinkedDir> dirs = links->dirs;
-          if (stacking.own != stacking.base) TRY(link_from_own(dirs, stacking, *links));
+          // A stacked previous result: its own files linked now, the rest read from its base.
+          const bool split = stacking.own != stacking.base;
+          std::vector<layer::LinkedDir> rewritten;
+          if (split) {
+            rewritten = links->dirs;
+            TRY(link_from_own(rewritten, stacking, *links));
+          }
+          const auto& dirs = split ? rewritten : links->dirs;
           auto pending = TRY(layer::PendingFiles::of(tree, dirs));
           if (stacking.allowed) {  // no links where the stack shows the step's files and no others
             auto shown = TRY(layer::PendingFiles::derived(tree, stacking.base));
@@ -486,8 +494,8 @@ Result<store::SnapshotRecord> Snapshotter::commit(Active& active,
         },
         m_map);
   }
-  const bool stacked = digest && digest->ends_with(k_stacked);
-  Digest diff_id = TRY(parse_commit_result(digest, info));
+  bool stacked = false;
+  Digest diff_id = TRY(parse_commit_result(digest, info, &stacked));
   return store_layer(tree, active.m_parent, diff_id, info ? info->tar_size : 0, clamp_mtime,
                      stacked ? stacking.base_id : std::string());
 }
