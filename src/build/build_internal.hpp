@@ -91,6 +91,9 @@ using SourceLookup = std::function<Result<SourceTree>(const std::string& from)>;
 Result<Json> run_key_inputs(const BuildEnv& env, const plan::Step& step, const SourceLookup& sources);
 Result<Executed> execute_run(const BuildEnv& env, const plan::Step& step,
                              const StageState& state, const SourceLookup& sources, int vertex);
+/// A RUN's command line as BuildKit's history records it (a `#!` heredoc script through the
+/// shell too, as BuildKit runs it).
+std::vector<std::string> run_history_args(const plan::Step& step);
 
 /// COPY/ADD/WORKDIR: key inputs (file checksums) and execution.
 struct FileStepInputs {

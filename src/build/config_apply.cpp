@@ -1,7 +1,9 @@
 #include "config_apply.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
+#include "cbuild/dockerfile/parser.hpp"
 #include "cbuild/image/media_types.hpp"
 
 namespace cbuild::build {
@@ -24,8 +26,50 @@ std::vector<std::string> command_args(const df::CommandLine& cl, const plan::Ste
   return out;
 }
 
-std::string port_with_proto(std::string p) {
-  return p.find('/') == std::string::npos ? p + "/tcp" : p;
+/// Go's %v of a []string, as BuildKit's history prints VOLUME, SHELL and EXPOSE: "[a b]".
+std::string go_list(const std::vector<std::string>& items) { return fmt::format("[{}]", fmt::join(items, " ")); }
+
+/// Go's %q of a []string, as BuildKit's history prints CMD and ENTRYPOINT: `["a" "b"]`.
+std::string go_quoted_list(const std::vector<std::string>& items) {
+  std::vector<std::string> quoted;
+  for (const auto& i : items) quoted.push_back(df::go_quote(i));
+  return go_list(quoted);
+}
+
+/// `K=V` pairs as BuildKit's history prints ENV and LABEL: unquoted.
+std::string pairs(std::string_view keyword, const std::vector<df::KeyValue>& kvs) {
+  std::string out(keyword);
+  for (const auto& kv : kvs) out += " " + kv.key + "=" + kv.value;
+  return out;
+}
+
+/// A COPY's or ADD's history text: flags BuildKit records (not --from, --link, --exclude),
+/// the sources, heredoc names and the destination.
+template <typename Copy>
+std::string copy_text(std::string_view keyword, const Copy& c, bool parents) {
+  std::string out(keyword);
+  if (parents) out += " --parents";
+  if (!c.chown.empty()) out += " --chown=" + c.chown;
+  if (!c.chmod.empty()) out += " --chmod=" + c.chmod;
+  for (const auto& src : c.sources) out += " " + src;
+  for (const auto& h : c.contents) out += " <<" + h.name;
+  return out + " " + c.dest;
+}
+
+/// A RUN's history text: the declared args with the values the step sees ("|N K=V ..."), then
+/// the command line.
+std::string run_text(const plan::Step& step) {
+  std::vector<std::string> words;
+  if (!step.declared_args.empty()) {
+    const auto vars = plan::step_vars(step.env, step.args);
+    words.push_back(fmt::format("|{}", step.declared_args.size()));
+    for (const auto& name : step.declared_args) {
+      auto it = vars.find(name);
+      words.push_back(name + "=" + (it == vars.end() ? std::string() : it->second));
+    }
+  }
+  for (auto& a : run_history_args(step)) words.push_back(std::move(a));
+  return fmt::format("RUN {}", fmt::join(words, " "));
 }
 
 void add_history(StageState& state, std::string created_by, std::string created, bool empty) {
@@ -39,6 +83,57 @@ void add_history(StageState& state, std::string created_by, std::string created,
 
 }  // namespace
 
+std::optional<std::string> created_by(const plan::Step& step) {
+  return std::visit(
+      [&](const auto& cmd) -> std::optional<std::string> {
+        using T = std::decay_t<decltype(cmd)>;
+        if constexpr (std::is_same_v<T, df::RunCommand>) {
+          return run_text(step) + " # buildkit";
+        } else if constexpr (std::is_same_v<T, df::CopyCommand>) {
+          return copy_text("COPY", cmd, cmd.parents) + " # buildkit";
+        } else if constexpr (std::is_same_v<T, df::AddCommand>) {
+          return copy_text("ADD", cmd, false) + " # buildkit";
+        } else if constexpr (std::is_same_v<T, df::WorkdirCommand>) {
+          return "WORKDIR " + join_path(step.workdir, cmd.path);
+        } else if constexpr (std::is_same_v<T, df::EnvCommand>) {
+          return pairs("ENV", cmd.env);
+        } else if constexpr (std::is_same_v<T, df::LabelCommand>) {
+          return pairs("LABEL", cmd.labels);
+        } else if constexpr (std::is_same_v<T, df::ArgCommand>) {
+          std::vector<std::string> decls;
+          for (const auto& a : cmd.args) decls.push_back(a.value ? a.key + "=" + *a.value : a.key);
+          return fmt::format("ARG {}", fmt::join(decls, " "));
+        } else if constexpr (std::is_same_v<T, df::ExposeCommand>) {
+          std::vector<std::string> ports;
+          for (const auto& p : cmd.ports)  // checked when planned
+            if (auto each = df::exposed_ports(p)) ports.insert(ports.end(), each->begin(), each->end());
+          return "EXPOSE " + go_list(ports);
+        } else if constexpr (std::is_same_v<T, df::VolumeCommand>) {
+          return "VOLUME " + go_list(cmd.volumes);
+        } else if constexpr (std::is_same_v<T, df::ShellCommand>) {
+          return "SHELL " + go_list(cmd.shell);
+        } else if constexpr (std::is_same_v<T, df::CmdCommand>) {
+          return "CMD " + go_quoted_list(command_args(cmd.command, step));
+        } else if constexpr (std::is_same_v<T, df::EntrypointCommand>) {
+          return "ENTRYPOINT " + go_quoted_list(command_args(cmd.command, step));
+        } else if constexpr (std::is_same_v<T, df::HealthcheckCommand>) {
+          return fmt::format("HEALTHCHECK {{Test:{} Interval:{} Timeout:{} StartPeriod:{} StartInterval:{} Retries:{}}}",
+                             go_list(cmd.test), df::format_duration(cmd.interval_ns),
+                             df::format_duration(cmd.timeout_ns), df::format_duration(cmd.start_period_ns),
+                             df::format_duration(cmd.start_interval_ns), cmd.retries);
+        } else if constexpr (std::is_same_v<T, df::UserCommand>) {
+          return "USER " + cmd.user;
+        } else if constexpr (std::is_same_v<T, df::StopsignalCommand>) {
+          return "STOPSIGNAL " + cmd.signal;
+        } else if constexpr (std::is_same_v<T, df::MaintainerCommand>) {
+          return "MAINTAINER " + cmd.maintainer;
+        } else {
+          return std::nullopt;  // FROM, ONBUILD: no entry
+        }
+      },
+      step.command);
+}
+
 void start_stage_config(StageState& state, const plan::Stage& stage) {
   state.config.os = stage.platform.os.empty() ? state.config.os : stage.platform.os;
   state.config.architecture = stage.platform.arch.empty() ? state.config.architecture : stage.platform.arch;
@@ -48,8 +143,6 @@ void start_stage_config(StageState& state, const plan::Stage& stage) {
 
 Status apply_metadata(StageState& state, const plan::Stage&, const plan::Step& step, const std::string& now) {
   auto& c = state.config.config;
-  std::string created_by = step.text;
-  bool history = true;
   std::visit(
       [&](const auto& cmd) {
         using T = std::decay_t<decltype(cmd)>;
@@ -58,7 +151,8 @@ Status apply_metadata(StageState& state, const plan::Stage&, const plan::Step& s
         } else if constexpr (std::is_same_v<T, df::LabelCommand>) {
           for (const auto& kv : cmd.labels) c.labels[kv.key] = kv.value;
         } else if constexpr (std::is_same_v<T, df::ExposeCommand>) {
-          for (const auto& p : cmd.ports) c.exposed_ports.insert(port_with_proto(p));
+          for (const auto& p : cmd.ports)  // checked when planned
+            if (auto ports = df::exposed_ports(p)) c.exposed_ports.insert(ports->begin(), ports->end());
         } else if constexpr (std::is_same_v<T, df::VolumeCommand>) {
           for (const auto& v : cmd.volumes) c.volumes.insert(v);
         } else if constexpr (std::is_same_v<T, df::UserCommand>) {
@@ -86,19 +180,16 @@ Status apply_metadata(StageState& state, const plan::Stage&, const plan::Step& s
           c.on_build.push_back(cmd.expression);
         } else if constexpr (std::is_same_v<T, df::MaintainerCommand>) {
           state.config.author = cmd.maintainer;
-        } else {
-          history = false;  // ARG (and anything else without a config effect)
         }
       },
       step.command);
-  if (history) add_history(state, created_by, state.created.empty() ? now : state.created, true);
+  if (auto text = created_by(step)) add_history(state, std::move(*text), state.created.empty() ? now : state.created, true);
   return {};
 }
 
 void add_layer_step(StageState& state, const plan::Step& step, const StepResult& result, const std::string& now) {
   if (const auto* w = std::get_if<df::WorkdirCommand>(&step.command))
     state.config.config.working_dir = join_path(step.workdir, w->path);
-  std::string created_by = step.text + (step.keyword == "WORKDIR" ? "" : " # buildkit");
   bool new_layer = !result.snapshot.empty() && result.snapshot != state.snapshot;
   if (new_layer) {
     image::Descriptor d;
@@ -111,7 +202,7 @@ void add_layer_step(StageState& state, const plan::Step& step, const StepResult&
     state.snapshot = result.snapshot;
     state.created = result.created.empty() ? now : result.created;
   }
-  add_history(state, created_by, result.created.empty() ? now : result.created, !new_layer);
+  add_history(state, created_by(step).value_or(step.text), result.created.empty() ? now : result.created, !new_layer);
   state.identity = result.identity;
 }
 
@@ -119,7 +210,7 @@ void finish_stage_config(StageState& state, const plan::Stage& stage) {
   auto& c = state.config.config;
   c.env.clear();
   for (const auto& [k, v] : stage.env) c.env.push_back(k + "=" + v);
-  c.working_dir = stage.workdir;
+  c.working_dir = stage.config_workdir;
   c.user = stage.user;
 }
 

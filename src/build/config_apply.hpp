@@ -4,6 +4,9 @@
 
 namespace cbuild::build {
 
+/// The step's history text (`created_by`) as BuildKit's Dockerfile frontend writes it; none
+/// for FROM and ONBUILD, which BuildKit records no history entry for.
+std::optional<std::string> created_by(const plan::Step& step);
 /// A stage starts: platform fields, inherited ONBUILD triggers consumed.
 void start_stage_config(StageState& state, const plan::Stage& stage);
 /// A metadata instruction (ENV, LABEL, CMD, ...): config change and an empty-layer history entry.

@@ -67,9 +67,7 @@ FileCommand file_command(const plan::Step& step) {
 // Heredoc file contents as the step sees them (variables expanded unless quoted).
 Result<std::vector<std::pair<std::string, std::string>>> heredoc_files(const plan::Step& step,
                                                                        const FileCommand& f) {
-  dockerfile::VarMap vars;
-  for (const auto& a : step.args) vars[a.name] = a.value;
-  for (const auto& [k, v] : step.env) vars[k] = v;
+  const dockerfile::VarMap vars = plan::step_vars(step.env, step.args);
   dockerfile::Lexer lexer({.raw_quotes = true, .raw_escapes = true});
   std::vector<std::pair<std::string, std::string>> out;
   for (const auto& h : f.contents) {

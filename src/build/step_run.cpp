@@ -130,16 +130,30 @@ Status copy_tree_in_userns(const fs::path& from, const fs::path& to, const execu
 
 }  // namespace
 
+std::vector<std::string> run_history_args(const plan::Step& step) {
+  Command c = command_of(step);
+  if (!c.script) return c.args;
+  std::vector<std::string> args = shell_of(step);
+  args.push_back(c.args.front());
+  return args;
+}
+
 Result<Json> run_key_inputs(const BuildEnv& env, const plan::Step& step, const SourceLookup& sources) {
   const auto& run = run_command(step);
   Json inputs = Json::object();
   Json envs = Json::array();
   for (const auto& [k, v] : step.env) envs.push_back(k + "=" + v);
   Json args = Json::object();
-  for (const auto& a : step.args)
-    if (a.cache_relevant) args[a.name] = a.value;
+  Json over_env = Json::array();  // args whose value wins over the environment's: not in older keys
+  for (const auto& a : step.args) {
+    if (!a.cache_relevant) continue;
+    args[a.name] = a.value;
+    if (a.over_env && std::any_of(step.env.begin(), step.env.end(), [&](const auto& kv) { return kv.first == a.name; }))
+      over_env.push_back(a.name);
+  }
   inputs["env"] = envs;
   inputs["args"] = args;
+  if (!over_env.empty()) inputs["args_over_env"] = over_env;
   inputs["user"] = step.user;
   inputs["workdir"] = step.workdir;
   inputs["shell"] = shell_of(step);
@@ -206,9 +220,7 @@ Result<Executed> execute_run(const BuildEnv& env, const plan::Step& step,
   spec.rootfs = ex.active->rootfs();
   Command cmd = command_of(step);
   spec.args = cmd.args;
-  std::map<std::string, std::string> vars;
-  for (const auto& a : step.args) vars[a.name] = a.value;
-  for (const auto& [k, v] : step.env) vars[k] = v;
+  dockerfile::VarMap vars = plan::step_vars(step.env, step.args);
   spec.cwd = step.workdir.empty() ? "/" : step.workdir;
   spec.user = step.user;
   spec.network = network_of(env, step);

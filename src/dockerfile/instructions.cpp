@@ -184,7 +184,7 @@ Result<Command> parse_maintainer(Request& r) {
 Result<Command> parse_expose(Request& r) {
   if (r.node.args.empty()) return at_least_one("EXPOSE");
   for (const auto& p : r.node.args)
-    if (!has_var(p)) TRY(validate_port(p));
+    if (!has_var(p)) TRY(exposed_ports(p));
   return Command{ExposeCommand{r.node.args}};
 }
 

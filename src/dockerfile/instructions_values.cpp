@@ -3,6 +3,8 @@
 #include <charconv>
 #include <cmath>
 #include <regex>
+#include <string>
+#include <vector>
 
 #include "cbuild/dockerfile/instructions.hpp"
 
@@ -64,28 +66,84 @@ Result<int64_t> parse_duration(std::string_view text) {
   return static_cast<int64_t>(std::llround(negative ? -total : total));
 }
 
-Status validate_port(std::string_view port) {
-  std::string_view range = port, proto = "tcp";
-  if (auto slash = port.find('/'); slash != std::string_view::npos) {
-    range = port.substr(0, slash);
-    proto = port.substr(slash + 1);
-  }
-  if (proto != "tcp" && proto != "udp" && proto != "sctp")
-    return bad(fmt::format("invalid proto: {}", proto));
-  auto dash = range.find('-');
-  std::string_view first = range.substr(0, dash);
-  std::string_view last = dash == std::string_view::npos ? first : range.substr(dash + 1);
-  auto number = [](std::string_view s) -> std::optional<unsigned> {
-    unsigned v = 0;
-    if (!all_digits(s)) return std::nullopt;
-    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-    if (ec != std::errc() || v > 65535) return std::nullopt;
-    return v;
+std::string format_duration(int64_t ns) {
+  if (ns == 0) return "0s";
+  // Magnitude as unsigned: INT64_MIN has no positive counterpart.
+  const bool negative = ns < 0;
+  uint64_t u = negative ? ~static_cast<uint64_t>(ns) + 1 : static_cast<uint64_t>(ns);
+  // `digits` decimals of v / 10^digits, trailing zeros (and a bare point) dropped.
+  auto fraction = [](uint64_t v, int digits) {
+    std::string whole = std::to_string(v);
+    if (whole.size() <= static_cast<size_t>(digits)) whole.insert(0, static_cast<size_t>(digits) + 1 - whole.size(), '0');
+    std::string out = whole.substr(0, whole.size() - static_cast<size_t>(digits));
+    std::string frac = whole.substr(whole.size() - static_cast<size_t>(digits));
+    while (!frac.empty() && frac.back() == '0') frac.pop_back();
+    return frac.empty() ? out : out + "." + frac;
   };
-  auto a = number(first), b = number(last);
-  if (!a || !b) return bad(fmt::format("invalid containerPort: {}", range));
-  if (*b < *a) return bad(fmt::format("invalid range specified for container port: {}", range));
-  return {};
+  std::string out;
+  if (u < 1'000'000'000) {
+    if (u < 1'000) out = std::to_string(u) + "ns";
+    else if (u < 1'000'000) out = fraction(u, 3) + "\xc2\xb5s";  // U+00B5, as Go writes it
+    else out = fraction(u, 6) + "ms";
+  } else {
+    uint64_t secs = u / 1'000'000'000;
+    out = fraction(secs % 60 * 1'000'000'000 + u % 1'000'000'000, 9) + "s";
+    if (secs >= 60) out = std::to_string(secs / 60 % 60) + "m" + out;
+    if (secs >= 3600) out = std::to_string(secs / 3600) + "h" + out;
+  }
+  return negative ? "-" + out : out;
+}
+
+Result<std::vector<std::string>> exposed_ports(std::string_view spec) {
+  // [IP:][HOSTPORT:]PORT[-PORT][/PROTO], as BuildKit reads it: only the container ports count.
+  std::string_view container = spec, host;
+  if (auto colon = spec.rfind(':'); colon != std::string_view::npos) {
+    container = spec.substr(colon + 1);
+    std::string_view rest = spec.substr(0, colon);
+    auto before = rest.rfind(':');
+    host = before == std::string_view::npos ? rest : rest.substr(before + 1);
+  }
+  std::string_view range = container, proto = "tcp";
+  if (auto slash = container.find('/'); slash != std::string_view::npos) {
+    range = container.substr(0, slash);
+    proto = container.substr(slash + 1);
+  }
+  std::string lower(proto);
+  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (lower.empty()) lower = "tcp";
+  if (lower != "tcp" && lower != "udp" && lower != "sctp") return bad(fmt::format("invalid proto: {}", proto));
+  struct Span {
+    unsigned first, last;
+  };
+  auto span_of = [](std::string_view text) -> std::optional<Span> {
+    auto number = [](std::string_view s) -> std::optional<unsigned> {
+      unsigned v = 0;
+      if (!all_digits(s)) return std::nullopt;
+      auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+      if (ec != std::errc() || v > 65535) return std::nullopt;
+      return v;
+    };
+    auto dash = text.find('-');
+    auto a = number(text.substr(0, dash));
+    auto b = dash == std::string_view::npos ? a : number(text.substr(dash + 1));
+    if (!a || !b) return std::nullopt;
+    return Span{*a, *b};
+  };
+  auto ports = span_of(range);
+  if (!ports) return bad(fmt::format("invalid containerPort: {}", range));
+  if (ports->last < ports->first) return bad(fmt::format("invalid range specified for container port: {}", range));
+  if (!host.empty()) {
+    auto hosts = span_of(host);
+    if (!hosts || hosts->last < hosts->first) return bad(fmt::format("invalid hostPort: {}", host));
+    if (hosts->last - hosts->first != ports->last - ports->first && ports->last != ports->first)
+      return bad(fmt::format("invalid ranges specified for container and host Ports: {} and {}", range, host));
+  }
+  std::vector<std::string> out;
+  for (unsigned p = ports->first;; ++p) {
+    out.push_back(fmt::format("{}/{}", p, lower));
+    if (p == ports->last) break;
+  }
+  return out;
 }
 
 Status validate_signal(std::string_view signal) {

@@ -9,13 +9,14 @@ namespace cbuild::plan::detail {
 
 namespace df = dockerfile;
 
-dockerfile::VarMap vars_of(const State& state) {
-  df::VarMap vars;
+std::vector<BuildArg> visible_args(const State& state) {
+  std::vector<BuildArg> out;
   for (const ArgValue& a : state.args)
-    if (a.value) vars[a.name] = *a.value;
-  for (const auto& [k, v] : state.env) vars[k] = v;  // ENV wins over ARG
-  return vars;
+    if (a.value) out.push_back({a.name, *a.value, !is_proxy_arg(a.name), a.over_env});
+  return out;
 }
+
+dockerfile::VarMap vars_of(const State& state) { return step_vars(state.env, visible_args(state)); }
 
 Result<std::string> expand_word(Context& ctx, const State& state, std::string_view word, int line) {
   auto r = ctx.lexer.process_word(word, vars_of(state));
@@ -147,7 +148,7 @@ struct Handler {
       auto words = ctx.lexer.process_words(p, vars_of(state));
       if (!words) return located(words.error());
       for (auto& w : *words) {
-        auto ok = df::validate_port(w);
+        auto ok = df::exposed_ports(w);
         if (!ok) return located(ok.error());
         ports.push_back(w);
       }
@@ -157,7 +158,11 @@ struct Handler {
   }
   Status operator()(df::EnvCommand& c) {
     c.env = TRY(key_values(c.env));  // every pair sees the environment before the line
-    for (const auto& kv : c.env) set_env(state.env, kv.key, kv.value);
+    for (const auto& kv : c.env) {
+      set_env(state.env, kv.key, kv.value);
+      for (ArgValue& a : state.args)
+        if (a.name == kv.key) a.over_env = false;  // the later ENV wins
+    }
     return {};
   }
   template <typename Copy>
@@ -209,6 +214,7 @@ struct Handler {
   Status operator()(df::WorkdirCommand& c) {
     c.path = join_clean(state.workdir, TRY(word(c.path)));
     state.workdir = c.path;
+    state.config_workdir = c.path;
     return {};
   }
   Status operator()(df::ArgCommand& c) {
@@ -227,6 +233,7 @@ struct Handler {
         value.value = given->second;
       }
       decl.value = value.value;
+      value.over_env = value.value.has_value();  // a declaration without a value sets nothing
       auto it = std::find_if(state.args.begin(), state.args.end(),
                              [&](const ArgValue& a) { return a.name == decl.key; });
       if (it != state.args.end())

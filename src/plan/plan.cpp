@@ -18,6 +18,7 @@ using detail::ArgValue;
 using detail::Context;
 using detail::StageSource;
 using detail::State;
+using detail::visible_args;
 using dockerfile::TypedInstruction;
 
 constexpr std::string_view k_default_path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -143,6 +144,7 @@ State image_state(const Context& ctx, const std::string& ref, bool& known,
     detail::set_env(state.env, kv.substr(0, eq), eq == std::string::npos ? "" : kv.substr(eq + 1));
   }
   if (!config->working_dir.empty()) state.workdir = config->working_dir;
+  state.config_workdir = config->working_dir;
   state.user = config->user;
   if (!config->shell.empty()) state.shell = config->shell;
   triggers = config->onbuild;
@@ -195,13 +197,6 @@ Result<State> start_stage(Context& ctx, const StageSource& src, const std::vecto
   return state;
 }
 
-std::vector<BuildArg> visible_args(const State& state) {
-  std::vector<BuildArg> out;
-  for (const ArgValue& a : state.args)
-    if (a.value) out.push_back({a.name, *a.value, !is_proxy_arg(a.name)});
-  return out;
-}
-
 // Proxy build args reach every RUN without being declared (and never its cache key).
 void add_proxy_args(const Context& ctx, std::vector<BuildArg>& args) {
   for (auto name : k_proxy_args) {
@@ -222,6 +217,7 @@ Status run_steps(Context& ctx, Stage& stage, State& state,
     step.original = ins->original;
     step.env = state.env;
     step.args = visible_args(state);
+    for (const ArgValue& a : state.args) step.declared_args.push_back(a.name);
     if (std::holds_alternative<dockerfile::RunCommand>(ins->command)) add_proxy_args(ctx, step.args);
     step.workdir = state.workdir;
     step.user = state.user;
@@ -260,6 +256,7 @@ Result<Stage> build_stage(Context& ctx, const StageSource& src, const std::vecto
   TRY(run_steps(ctx, stage, state, list));
   stage.env = state.env;
   stage.workdir = state.workdir;
+  stage.config_workdir = state.config_workdir;
   stage.user = state.user;
   stage.shell = state.shell;
   stage.args = visible_args(state);
@@ -326,6 +323,14 @@ void warn_unused_args(const Context& ctx, Plan& plan) {
 
 bool is_proxy_arg(std::string_view name) {
   return std::find(k_proxy_args.begin(), k_proxy_args.end(), name) != k_proxy_args.end();
+}
+
+dockerfile::VarMap step_vars(const EnvList& env, const std::vector<BuildArg>& args) {
+  dockerfile::VarMap vars;
+  for (const auto& [k, v] : env) vars[k] = v;
+  for (const BuildArg& a : args)
+    if (a.over_env || !vars.count(a.name)) vars[a.name] = a.value;
+  return vars;
 }
 
 std::string Platform::str() const {

@@ -15,12 +15,16 @@ namespace cbuild::plan::detail {
 struct ArgValue {
   std::string name;
   std::optional<std::string> value;
+  bool over_env = false;  ///< see BuildArg::over_env
 };
 
 /// What a stage has accumulated so far (the state the next step runs in).
 struct State {
   EnvList env;
   std::string workdir = "/";
+  /// The image config's WorkingDir: the base image's (empty when it sets none, as BuildKit
+  /// keeps it), "/" from scratch, else the last WORKDIR's.
+  std::string config_workdir = "/";
   std::string user;
   std::vector<std::string> shell{"/bin/sh", "-c"};
   std::vector<ArgValue> args;
@@ -53,7 +57,9 @@ struct Context {
   Platform target_platform;
 };
 
-/// Variables an expansion sees: build args with a value, overridden by the environment.
+/// The build args with a value, as steps see them.
+std::vector<BuildArg> visible_args(const State& state);
+/// Variables an expansion sees (step_vars of the state's environment and args).
 dockerfile::VarMap vars_of(const State& state);
 /// Expand one word in `state`; errors located at `line`.
 Result<std::string> expand_word(Context& ctx, const State& state, std::string_view word, int line);

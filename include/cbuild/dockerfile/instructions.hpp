@@ -158,9 +158,13 @@ std::string_view keyword_of(const Command& command);
 
 /// Go's time.ParseDuration ("1m30s", "1.5h", "300ms"), in nanoseconds.
 Result<int64_t> parse_duration(std::string_view text);
+/// Go's time.Duration.String(): "0s", "1.5s", "1m30s", "1h0m0s", "250ms", "2µs".
+std::string format_duration(int64_t ns);
 
-/// Check an EXPOSE entry: PORT[-PORT][/tcp|udp|sctp].
-Status validate_port(std::string_view port);
+/// The ports an EXPOSE entry `[IP:][HOSTPORT:]PORT[-PORT][/tcp|udp|sctp]` stands for, each as
+/// "PORT/proto" (lowercase, tcp by default): a range gives one per port, as BuildKit records
+/// them in the image config. Errors name what is wrong.
+Result<std::vector<std::string>> exposed_ports(std::string_view spec);
 
 /// Check a STOPSIGNAL value: a signal number or name (with or without "SIG").
 Status validate_signal(std::string_view signal);

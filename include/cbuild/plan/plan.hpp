@@ -18,6 +18,7 @@
 
 #include "cbuild/dockerfile/ast.hpp"
 #include "cbuild/dockerfile/instructions.hpp"
+#include "cbuild/dockerfile/lex.hpp"
 #include "cbuild/util/result.hpp"
 
 namespace cbuild::plan {
@@ -70,6 +71,9 @@ struct BuildArg {
   std::string name;
   std::string value;
   bool cache_relevant = true;
+  /// Declared after the environment last set this name (by ENV or the base image): for the
+  /// steps, the arg's value wins, as in BuildKit; a later ENV wins again.
+  bool over_env = false;
   friend bool operator==(const BuildArg&, const BuildArg&) = default;
 };
 
@@ -94,6 +98,9 @@ struct Step {
   dockerfile::Command command;     ///< typed, after expansion (RUN mounts resolved)
   EnvList env;                     ///< image environment before this step
   std::vector<BuildArg> args;      ///< build args in scope (with a value) before this step
+  /// The stage's ARG names so far, with a value or not, in declaration order (a RUN's
+  /// history lists them, as BuildKit's does).
+  std::vector<std::string> declared_args;
   std::string workdir;             ///< working directory before this step
   std::string user;                ///< user before this step
   std::vector<std::string> shell;  ///< shell for shell-form commands
@@ -113,6 +120,7 @@ struct Stage {
   std::vector<std::string> onbuild;  ///< ONBUILD triggers this stage records in its image
   EnvList env;                       ///< final environment
   std::string workdir;               ///< final working directory
+  std::string config_workdir;        ///< the image config's WorkingDir (empty: none)
   std::string user;                  ///< final user
   std::vector<std::string> shell;    ///< final shell
   std::vector<BuildArg> args;        ///< build args in scope at the end
@@ -140,5 +148,10 @@ std::string to_text(const Plan& plan);
 
 /// The predefined proxy ARGs (usable without ARG, excluded from cache keys and history).
 bool is_proxy_arg(std::string_view name);
+
+/// The variables a step sees, for expansion and in its environment: its environment and
+/// build args, the environment winning where both name a variable unless the arg was
+/// declared after it (BuildArg::over_env).
+dockerfile::VarMap step_vars(const EnvList& env, const std::vector<BuildArg>& args);
 
 }  // namespace cbuild::plan

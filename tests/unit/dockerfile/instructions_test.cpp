@@ -170,10 +170,28 @@ TEST_CASE("parse_duration follows Go", "[instructions]") {
   CHECK_FALSE(df::parse_duration("1..2s"));
 }
 
+TEST_CASE("durations print as Go's time.Duration does", "[instructions]") {
+  const std::vector<std::pair<int64_t, std::string>> cases{
+      {0, "0s"},          {1, "1ns"},           {1'500, "1.5\xc2\xb5s"}, {2'000'000, "2ms"},
+      {250'500'000, "250.5ms"}, {5'000'000'000, "5s"}, {1'500'000'000, "1.5s"}, {90'000'000'000, "1m30s"},
+      {3'600'000'000'000, "1h0m0s"}, {3'723'000'000'001, "1h2m3.000000001s"}, {-30'000'000'000, "-30s"}};
+  for (const auto& [ns, text] : cases) {
+    CHECK(df::format_duration(ns) == text);
+    if (ns > 0) CHECK(*df::parse_duration(text) == ns);  // and back
+  }
+}
+
 TEST_CASE("value validators", "[instructions]") {
-  for (const char* ok : {"80", "80/tcp", "53/udp", "9/sctp", "8000-8010", "0-65535/tcp"})
-    CHECK(df::validate_port(ok));
-  for (const char* bad : {"http", "80/icmp", "70000", "90-80", "", "-1"}) CHECK_FALSE(df::validate_port(bad));
+  for (const char* ok : {"80", "80/tcp", "53/udp", "9/sctp", "8000-8010", "0-65535/tcp", "80/TCP", "8080:80"})
+    CHECK(df::exposed_ports(ok));
+  for (const char* bad : {"http", "80/icmp", "70000", "90-80", "", "-1", "x:80", "80-81:90-92"})
+    CHECK_FALSE(df::exposed_ports(bad));
+  using Ports = std::vector<std::string>;
+  CHECK(*df::exposed_ports("80") == Ports{"80/tcp"});
+  CHECK(*df::exposed_ports("53/UDP") == Ports{"53/udp"});
+  CHECK(*df::exposed_ports("3000-3002") == Ports{"3000/tcp", "3001/tcp", "3002/tcp"});
+  CHECK(*df::exposed_ports("127.0.0.1:8080:80/udp") == Ports{"80/udp"});
+  CHECK(*df::exposed_ports("8000-8001:90-91") == Ports{"90/tcp", "91/tcp"});
   for (const char* ok : {"SIGTERM", "term", "9", "SIGRTMIN+3", "RTMAX"}) CHECK(df::validate_signal(ok));
   for (const char* bad : {"SIGFOO", "0", "65", "RTMIN+31"}) CHECK_FALSE(df::validate_signal(bad));
   for (const char* ok : {"755", "0644", "7777", "u+x", "go-w", "a=rX,u+s", "u=g"})

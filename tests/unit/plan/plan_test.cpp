@@ -183,11 +183,25 @@ TEST_CASE("ARG applies from its line on", "[plan]") {
   CHECK(arg_of(steps[2].args, "user") == "what_user");
 }
 
-TEST_CASE("ENV overrides ARG of the same name", "[plan]") {
+TEST_CASE("ENV and ARG of the same name: the later one wins, as in BuildKit", "[plan]") {
   auto before = must_plan("FROM busybox\nARG V=arg\nENV V=env\nENV R=$V\n", with_args({{"V", "cli"}}));
   CHECK(last_env(before, "R") == "env");
+  // BuildKit adds a declared arg to the steps' environment, over an earlier ENV (docker
+  // 20.10 gives R=arg here); the image keeps the ENV's value.
   auto after = must_plan("FROM busybox\nENV V=env\nARG V=arg\nENV R=$V\n");
-  CHECK(last_env(after, "R") == "env");
+  CHECK(last_env(after, "R") == "arg");
+  CHECK(last_env(after, "V") == "env");
+  auto again = must_plan("FROM busybox\nENV V=env\nARG V=arg\nENV V=env2\nENV R=$V\n");
+  CHECK(last_env(again, "R") == "env2");
+  auto unset = must_plan("FROM busybox\nENV V=env\nARG V\nENV R=$V\n");  // no value: sets nothing
+  CHECK(last_env(unset, "R") == "env");
+  auto given = must_plan("FROM busybox\nENV V=env\nARG V\nENV R=$V\n", with_args({{"V", "cli"}}));
+  CHECK(last_env(given, "R") == "cli");
+  // The steps see the same: step_vars over a RUN's environment and args.
+  auto run = must_plan("FROM busybox\nENV V=env\nARG V=arg\nRUN true\nENV V=env2\nRUN true\n");
+  const auto& steps = run.stages[0].steps;
+  CHECK(pl::step_vars(steps[2].env, steps[2].args).at("V") == "arg");
+  CHECK(pl::step_vars(steps[4].env, steps[4].args).at("V") == "env2");
 }
 
 TEST_CASE("ARG scope ends with the stage; a child stage inherits it", "[plan]") {
@@ -210,7 +224,7 @@ TEST_CASE("proxy build args need no ARG and never reach the cache key", "[plan]"
     return pl::BuildArg{"<missing>", "", true};
   };
   CHECK(find(steps[1].args, "HTTP_PROXY") == pl::BuildArg{"HTTP_PROXY", "http://proxy:3128", false});
-  CHECK(find(steps[3].args, "no_proxy") == pl::BuildArg{"no_proxy", "localhost", false});
+  CHECK(find(steps[3].args, "no_proxy") == pl::BuildArg{"no_proxy", "localhost", false, true});
   CHECK(find(steps[0].args, "HTTP_PROXY").name == "<missing>");  // only RUN gets them
   CHECK(p.warnings.empty());
   CHECK(pl::is_proxy_arg("ALL_PROXY"));
@@ -348,7 +362,7 @@ TEST_CASE("each step records the state it runs in", "[plan]") {
   CHECK(s[1].workdir == "/");
   CHECK(s[2].workdir == "/w");
   CHECK(s[4].user == "u");
-  CHECK(s[4].args == std::vector<pl::BuildArg>{{"X", "2", true}});
+  CHECK(s[4].args == std::vector<pl::BuildArg>{{"X", "2", true, true}});
   CHECK(s[4].line == 6);
   CHECK(s[4].deps.parent == 3);
 }
@@ -381,6 +395,36 @@ TEST_CASE("base image config from the lookup", "[plan]") {
   auto unknown = must_plan("FROM other\n", o);
   CHECK_FALSE(unknown.stages[0].base_config_known);
   CHECK(calls == 2);
+}
+
+TEST_CASE("the image config's WorkingDir: the base's, even when unset; / from scratch", "[plan]") {
+  const std::string text =
+      "FROM unset AS a\nRUN pwd\nFROM set AS b\nFROM scratch AS c\nFROM unset AS d\nWORKDIR w\n"
+      "FROM a AS e\nFROM d AS f\n";
+  // Stage (as --target) and the WorkingDir its image records.
+  const std::vector<std::pair<std::string, std::string>> cases{
+      {"a", ""},        // as BuildKit: left unset, though RUN steps run in /
+      {"b", "/srv"},    // the base's
+      {"c", "/"},       // BuildKit's empty image sets /
+      {"d", "/w"},      // WORKDIR's
+      {"e", ""},        // from a stage: that stage's
+      {"f", "/w"}};
+  for (const auto& [target, want] : cases) {
+    pl::PlanOptions o;
+    o.target = target;
+    o.image_config = [](const std::string& ref) -> std::optional<pl::ImageConfig> {
+      pl::ImageConfig c;
+      if (ref == "set") c.working_dir = "/srv";
+      return c;
+    };
+    auto p = must_plan(text, o);
+    INFO("target " << target);
+    REQUIRE(!p.stages.empty());
+    CHECK(p.stages.back().name == target);
+    CHECK(p.stages.back().config_workdir == want);
+  }
+  auto a = must_plan("FROM scratch\nRUN pwd\n");
+  CHECK(a.stages[0].steps[0].workdir == "/");
 }
 
 TEST_CASE("ONBUILD triggers: recorded, then run by a child stage", "[plan]") {
