@@ -458,7 +458,8 @@ class Copier {
   layer::Prefetcher m_prefetch;                          // last: its thread stops first
 };
 
-/// A regular file copied with its owner, mode and times (where a hard link is refused).
+}  // namespace
+
 Status copy_with_metadata(const fs::path& from, const fs::path& to) {
   UniqueFd in(::open(from.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
   struct stat st {};
@@ -472,8 +473,6 @@ Status copy_with_metadata(const fs::path& from, const fs::path& to) {
     return errno_error(fmt::format("set metadata of `{}`", to.string()));
   return {};
 }
-
-}  // namespace
 
 Result<CopyStats> copy_into(const fs::path& root, const CopyRequest& request) {
   auto croot = TRY(CopyRoot::open(root));

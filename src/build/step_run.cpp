@@ -1,5 +1,6 @@
 // RUN: the container spec of a step (command, environment, mounts) and its cache-key
 // inputs. Cache mounts persist in the store (cache-mounts/), never in a layer.
+#include <fcntl.h>
 #include <sched.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -115,6 +116,61 @@ std::string clean_source(std::string s) {
   return s;
 }
 
+// A context directory bind-mounted into a step shows the context as the build sees it, as
+// BuildKit's mount of the transferred context does: without what .dockerignore leaves out.
+// When .dockerignore left out something below it, or the mount is writable (its writes are
+// thrown away), the directory is rebuilt in a scratch tree from the selected entries:
+// copies (a hard link would change the context file's ctime, and with it every stat-cache
+// entry and copy stamp), directories, symlinks, modes and times as in the context, all owned
+// by container root.
+Result<fs::path> context_tree(const BuildEnv& env, const context::Context& ctx, const std::string& rel,
+                              std::vector<TempDir>& temps) {
+  context::SelectOptions options;
+  options.sources = {rel.empty() ? "." : rel};
+  options.instruction = "RUN --mount";
+  auto selection = TRY(context::select_files(ctx, options));
+  auto temp = TRY(TempDir::create("bind-", TRY(env.store.session_dir())));
+  TRY(executor::own_for_container(temp.path(), &env.map));
+  const fs::path top = temp.path() / "data";
+  temps.push_back(std::move(temp));
+  const context::Entry* root = ctx.find(rel.empty() ? "." : rel);
+  const mode_t top_mode = root ? root->mode : 0755;
+  if (::mkdir(top.c_str(), 0700) != 0) return errno_error(fmt::format("create `{}`", top.string()));
+  auto own = [&](const fs::path& p) { return executor::own_for_container(p, &env.map); };
+  std::vector<std::pair<fs::path, const context::Entry*>> dirs{{top, root}};
+  for (const auto& f : selection.files) {
+    const context::Entry& e = *f.entry;
+    const fs::path to = top / f.dest;
+    const fs::path from = ctx.disk_path(e);
+    switch (e.type) {
+      case context::FileType::directory:
+        if (::mkdir(to.c_str(), 0700) != 0) return errno_error(fmt::format("create `{}`", to.string()));
+        dirs.emplace_back(to, &e);
+        break;
+      case context::FileType::regular:
+        TRY(copy_with_metadata(from, to));
+        TRY(own(to));
+        break;
+      case context::FileType::symlink:
+        if (::symlink(e.link_target.c_str(), to.c_str()) != 0) return errno_error(fmt::format("create `{}`", to.string()));
+        TRY(own(to));
+        break;
+      default:
+        break;  // fifos, sockets, devices: not in a mount of the context
+    }
+  }
+  for (auto it = dirs.rbegin(); it != dirs.rend(); ++it) {  // the deepest first: their times stay
+    const auto& [path, e] = *it;
+    TRY(own(path));
+    if (::chmod(path.c_str(), e ? e->mode : top_mode) != 0) return errno_error(fmt::format("chmod `{}`", path.string()));
+    if (!e) continue;
+    const timespec times[2] = {{0, UTIME_OMIT}, {e->mtime_ns / 1'000'000'000, e->mtime_ns % 1'000'000'000}};
+    if (::utimensat(AT_FDCWD, path.c_str(), times, AT_SYMLINK_NOFOLLOW) != 0)
+      return errno_error(fmt::format("set times of `{}`", path.string()));
+  }
+  return top;
+}
+
 Status copy_tree_in_userns(const fs::path& from, const fs::path& to, const executor::IdMap& map) {
   auto r = executor::run_in_userns(
       [&]() -> Result<std::string> {
@@ -167,15 +223,18 @@ Result<Json> run_key_inputs(const BuildEnv& env, const plan::Step& step, const S
       case df::MountType::bind: {
         j["source"] = m.source;
         j["readonly"] = m.readonly;
+        const context::Context* ctx = env.context;
         if (!m.from.empty()) {
           SourceTree src = TRY(sources(m.from));
           j["from"] = m.from;
-          if (src.context)
-            j["content"] = TRY(bind_content(env, *src.context, clean_source(m.source), false));
-          else
-            from[m.from] = src.identity.str();
-        } else {
-          j["content"] = TRY(bind_content(env, *env.context, clean_source(m.source), true));
+          ctx = src.context;
+          if (!ctx) from[m.from] = src.identity.str();
+        }
+        if (ctx) {
+          j["content"] = TRY(bind_content(env, *ctx, clean_source(m.source), ctx == env.context));
+          // A context's mount shows only what .dockerignore leaves in (context_tree); results
+          // of older versions, which showed the rest too, are not reused.
+          j["ignored_hidden"] = true;
         }
         break;
       }
@@ -246,20 +305,34 @@ Result<Executed> execute_run(const BuildEnv& env, const plan::Step& step,
       case df::MountType::bind: {
         fs::path source;
         std::string rel = clean_source(m.source);
-        if (m.from.empty()) {
-          source = env.context->root() / rel;
-        } else {
+        const context::Context* ctx = env.context;
+        if (!m.from.empty()) {
           SourceTree src = TRY(sources(m.from));
-          if (src.context) {
-            source = src.context->root() / rel;
-          } else {
+          ctx = src.context;
+          if (!ctx) {
             auto temp = TRY(TempDir::create("empty-", TRY(env.store.session_dir())));
             fs::path base = src.snapshot.empty() ? temp.path() : TRY(env.snapshotter.merged_view(src.snapshot));
             source = base / rel;
             temps.push_back(std::move(temp));
           }
         }
-        if (!m.readonly) {
+        if (ctx) {
+          source = ctx->root() / rel;
+          auto resolved = TRY(ctx->resolve(rel.empty() ? "." : rel, true));  // none: select_files says why
+          const context::Entry* e = resolved ? ctx->find(*resolved) : nullptr;
+          if (!e || e->type == context::FileType::directory) {  // "." has no entry
+            if (!m.readonly || ctx->excludes_below(resolved ? *resolved : rel))
+              source = TRY(context_tree(env, *ctx, rel, temps));
+          } else if (!m.readonly) {  // a private copy of the file
+            auto copy = TRY(TempDir::create("bind-", TRY(env.store.session_dir())));
+            TRY(executor::own_for_container(copy.path(), &env.map));
+            source = copy.path() / "data";
+            TRY(copy_with_metadata(ctx->disk_path(*e), source));
+            TRY(executor::own_for_container(source, &env.map));
+            temps.push_back(std::move(copy));
+          }
+        }
+        if (!m.readonly && !ctx) {
           // Writes are allowed and thrown away: the step sees a private copy.
           auto copy = TRY(TempDir::create("bind-", TRY(env.store.session_dir())));
           TRY(executor::own_for_container(copy.path(), &env.map));

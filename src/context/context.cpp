@@ -113,6 +113,7 @@ namespace {
 struct Part {
   std::vector<Entry> entries;
   std::vector<size_t> ends;
+  std::vector<std::string> excluded;  ///< top-most paths the ignore patterns left out
 };
 
 /// The walk: fsutil's filter rules (see Context) over openat/fstatat, writing Parts.
@@ -163,7 +164,10 @@ class ContextScanner {
     bool is_dir = S_ISDIR(st.st_mode);
     PatternMatcher::MatchInfo child_info;
     bool excluded = !m_ignore.empty() && m_ignore.match(child, info, is_dir ? &child_info : nullptr);
-    if (excluded && (!is_dir || !m_ignore.must_walk_excluded_dir(child))) return {};
+    if (excluded && (!is_dir || !m_ignore.must_walk_excluded_dir(child))) {
+      m_out->excluded.push_back(std::move(child));
+      return {};
+    }
     if (!is_dir) {  // listed at once, built in place: nothing below it to wait for
       flush();      // first the excluded directories above it that an exception entered
       m_out->ends.push_back(m_out->entries.size() + 1);
@@ -259,7 +263,8 @@ Status scan_parts(const fs::path& root, int rootfd, const PatternMatcher& ignore
 /// Fills `out` with the parts' entries in order. For a big context the second half of the
 /// new array is faulted in (MADV_POPULATE_WRITE) on another thread while this one moves the
 /// first half in: in a VM each fresh page costs ~2 us, and 20,000 entries take 660 pages.
-void join_parts(std::vector<Part>& parts, std::vector<Entry>& out, std::vector<size_t>& ends) {
+void join_parts(std::vector<Part>& parts, std::vector<Entry>& out, std::vector<size_t>& ends,
+                std::vector<std::string>& excluded) {
   constexpr size_t k_prefault_min = 4096;  // entries; below this a thread costs more than it saves
   size_t total = 0;
   for (const auto& part : parts) total += part.entries.size();
@@ -277,6 +282,7 @@ void join_parts(std::vector<Part>& parts, std::vector<Entry>& out, std::vector<s
     size_t base = out.size();
     for (size_t end : part.ends) ends.push_back(base + end);
     std::move(part.entries.begin(), part.entries.end(), std::back_inserter(out));
+    std::move(part.excluded.begin(), part.excluded.end(), std::back_inserter(excluded));
   }
   if (prefault) prefault->join();
 }
@@ -293,7 +299,7 @@ Result<Context> Context::scan(const fs::path& root, const PatternMatcher& ignore
   std::vector<Part> parts;
   if (auto st = scan_parts(ctx.m_root, fd.get(), ignore, parts); !st)
     return std::move(st).error().wrap("scan context");
-  join_parts(parts, ctx.m_entries, ctx.m_ends);
+  join_parts(parts, ctx.m_entries, ctx.m_ends, ctx.m_excluded);
   return ctx;
 }
 
@@ -311,6 +317,14 @@ int walk_order(std::string_view a, std::string_view b) {
   if (ia == a.begin() + static_cast<ptrdiff_t>(n)) return a.size() < b.size() ? -1 : a.size() > b.size() ? 1 : 0;
   auto rank = [](char c) { return c == '/' ? 0 : static_cast<unsigned char>(c); };
   return rank(*ia) < rank(*ib) ? -1 : 1;
+}
+
+bool Context::excludes_below(std::string_view path) const {
+  if (path == "." || path.empty()) return !m_excluded.empty();
+  // Walk order puts `path` and everything below it in one run, after `path` itself.
+  auto it = std::lower_bound(m_excluded.begin(), m_excluded.end(), path,
+                             [](const std::string& e, std::string_view p) { return walk_order(e, p) < 0; });
+  return it != m_excluded.end() && (*it == path || (it->starts_with(path) && (*it)[path.size()] == '/'));
 }
 
 const Entry* Context::find(std::string_view path) const {

@@ -35,11 +35,11 @@ Result<std::string> run_in_userns(const std::function<Result<std::string>()>& fn
   return out.substr(1);
 }
 
-Status own_for_container(const std::filesystem::path& dir, const IdMap* map) {
+Status own_for_container(const std::filesystem::path& path, const IdMap* map) {
   if (::geteuid() != 0) return {};
   const IdMap& m = map ? *map : host_id_map();
-  if (::chown(dir.c_str(), *m.host_uid(0), *m.host_gid(0)) != 0)
-    return errno_error(fmt::format("chown `{}`", dir.string()));
+  if (::lchown(path.c_str(), *m.host_uid(0), *m.host_gid(0)) != 0)
+    return errno_error(fmt::format("chown `{}`", path.string()));
   return {};
 }
 

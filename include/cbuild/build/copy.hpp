@@ -152,6 +152,9 @@ struct CopyStats {
 /// linked into. Call once the overlay root is unmounted (the builder links while the
 /// commit writes the layer: snapshot::CommitLinks).
 Status link_reused(const std::vector<ReusedDir>& dirs);
+/// A regular file copied to the new path `to` with its owner, mode and times (where a hard
+/// link is refused or would share what must not be shared).
+Status copy_with_metadata(const fs::path& from, const fs::path& to);
 
 /// The reused files in one string (a child process's result) and back.
 std::string reused_to_bytes(const std::vector<ReusedDir>& dirs);

@@ -70,12 +70,17 @@ class Context {
   /// Absolute path of an entry on disk.
   fs::path disk_path(const Entry& entry) const { return m_root / entry.path; }
 
+  /// Whether the ignore patterns left out something on disk at or below `path` (cleaned,
+  /// relative; "." for the whole context).
+  bool excludes_below(std::string_view path) const;
+
  private:
   Context() = default;
   fs::path m_root;
   IgnoreFile m_ignore_file;
   std::vector<Entry> m_entries;
   std::vector<size_t> m_ends;
+  std::vector<std::string> m_excluded;  ///< top-most paths left out, in walk order
 };
 
 /// Extracts a tar stream (plain or compressed, as libarchive detects) from `fd` into a new

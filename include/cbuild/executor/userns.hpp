@@ -24,9 +24,10 @@ namespace cbuild::executor {
 Result<std::string> run_in_userns(const std::function<Result<std::string>()>& fn,
                                   const IdMap* map = nullptr, int extra_namespaces = 0);
 
-/// Make a directory the parent created usable by container root (as root: chown it to the
-/// host id of container 0; unprivileged, the caller already is container root).
-Status own_for_container(const std::filesystem::path& dir, const IdMap* map = nullptr);
+/// Make a file, directory or symlink the parent created container root's (as root: chown it,
+/// not what a symlink points to, to the host id of container 0; unprivileged, the caller
+/// already is container root).
+Status own_for_container(const std::filesystem::path& path, const IdMap* map = nullptr);
 
 /// Give `path` container owner `uid`:`gid` and `mode` (e.g. a cache mount directory on first
 /// creation, `RUN --mount=type=cache,uid=,gid=,mode=`): as root by chown to the mapped host

@@ -38,6 +38,8 @@ echo B >"$ctx/app/b/Cargo.toml"
 echo intar >"$work/tarsrc/d/f"
 tar --owner=0 --group=0 -czf "$ctx/bundle.tar.gz" -C "$work/tarsrc" .
 echo '*.log' >"$ctx/.dockerignore"
+mkdir -m 0700 "$ctx/private"  # a context directory only its owner may enter
+echo p >"$ctx/private/p"
 echo "s3cr3t-$(date +%s%N)" >"$work/secret"
 secret=$(cat "$work/secret")
 cat >"$ctx/Dockerfile" <<'DOCKERFILE'
@@ -58,6 +60,8 @@ RUN --mount=type=secret,id=tok test -s /run/secrets/tok && cat /run/secrets/tok 
 RUN --mount=type=secret,id=tok,env=TOK test -n "$TOK"
 RUN --mount=type=cache,target=/cache,id=c1 echo run >> /cache/log && wc -l < /cache/log > /cachecount
 RUN --mount=type=bind,source=src,target=/mnt test "$(cat /mnt/one.txt)" = one && ls /mnt > /bindlist
+RUN --mount=type=bind,target=/ctx ls -a /ctx > /ctxlist && cat /ctx/private/p > /ctxprivate
+RUN --mount=type=bind,source=src,target=/w,rw echo changed > /w/one.txt && cat /w/one.txt > /rwseen && ls /w > /rwlist
 RUN --mount=type=tmpfs,target=/scratch echo t > /scratch/t && test -f /scratch/t
 RUN --network=none sh -c 'wc -l < /proc/net/dev > /netlines'
 WORKDIR /work/dir
@@ -107,6 +111,14 @@ grep -q ' mnt/' "$work/listing" && fail "bind mount content in a layer"
 [ "$(cat "$work/fs/cachecount")" = 1 ] || fail "cache mount count $(cat "$work/fs/cachecount")"
 [ "$(cat "$work/fs/netlines")" = 3 ] || fail "network none: $(cat "$work/fs/netlines") lines in /proc/net/dev"
 [ "$(cat "$work/fs/bindlist" | tr '\n' ' ')" = "keep.log one.txt two.txt " ] || fail "bind mount listing: $(cat "$work/fs/bindlist")"
+# The context's mount shows what .dockerignore leaves in, as BuildKit's does (not top.log);
+# a writable one is a private copy (the context keeps its file).
+[ "$(grep -v '^\.\.\?$' "$work/fs/ctxlist" | tr '\n' ' ')" = ".dockerignore Dockerfile app bundle.tar.gz private src " ] ||
+  fail "context mount listing: $(cat "$work/fs/ctxlist")"
+[ "$(cat "$work/fs/ctxprivate")" = p ] || fail "a 0700 context directory in the mount"
+[ "$(cat "$work/fs/rwseen")" = changed ] || fail "write to a rw bind mount"
+[ "$(cat "$work/fs/rwlist" | tr '\n' ' ')" = "keep.log one.txt two.txt " ] || fail "rw bind mount listing: $(cat "$work/fs/rwlist")"
+[ "$(cat "$ctx/src/one.txt")" = one ] || fail "a rw bind mount changed the context"
 [ "$(cat "$work/fs/pwd")" = /work/dir ] || fail "WORKDIR"
 [ "$(cat "$work/fs/tmp/uid")" = 1000 ] || fail "USER"
 [ "$(cat "$work/fs/tmp/shell0")" = /bin/sh ] || fail "SHELL"

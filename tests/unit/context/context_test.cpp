@@ -118,6 +118,37 @@ TEST_CASE("dockerignore: ! re-includes a file inside an excluded directory", "[c
   CHECK(docs2 == std::vector<std::string>{"docs", "docs/api", "docs/api/index.md"});
 }
 
+TEST_CASE("excludes_below: whether the patterns left out something at or below a path", "[context]") {
+  ContextDir d;
+  make_tree(d);
+  d.file("src-old/x", "x");  // sorts between "src" and what is below it in byte order
+  auto scan = [&](std::vector<std::string> patterns) {
+    auto m = PatternMatcher::create(std::move(patterns));
+    REQUIRE(m.ok());
+    auto ctx = Context::scan(d.root(), *m);
+    REQUIRE(ctx.ok());
+    return std::move(*ctx);
+  };
+  auto none = scan({});
+  CHECK_FALSE(none.excludes_below("."));
+  CHECK_FALSE(none.excludes_below("src"));
+  auto logs = scan({"**/*.log", "build"});
+  CHECK(logs.excludes_below("."));
+  CHECK(logs.excludes_below("src"));  // src/x/y/deep.log
+  CHECK(logs.excludes_below("src/x"));
+  CHECK(logs.excludes_below("src/x/y/deep.log"));
+  CHECK(logs.excludes_below("build"));
+  CHECK_FALSE(logs.excludes_below("docs"));
+  CHECK_FALSE(logs.excludes_below("sub"));  // sub/build: "build" is anchored at the root
+  CHECK_FALSE(logs.excludes_below("src-old"));
+  CHECK_FALSE(logs.excludes_below("sr"));
+  // Inside an excluded directory walked for an exception, what stays out is recorded.
+  auto docs = scan({"docs", "!docs/README.md"});
+  CHECK(docs.excludes_below("docs"));
+  CHECK(docs.excludes_below("docs/api"));
+  CHECK_FALSE(docs.excludes_below("src"));
+}
+
 TEST_CASE("dockerignore: last matching pattern wins", "[context]") {
   ContextDir d;
   make_tree(d);
