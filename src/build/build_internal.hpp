@@ -30,6 +30,7 @@ struct StageState {
   std::vector<exporter::NewLayer> layers;  ///< manifest layers so far
   uint64_t size = 0;                       ///< uncompressed bytes of the layers
   std::string created;                     ///< RFC 3339 time of the newest layer
+  bool cmd_set = false;  ///< a CMD of this stage came before: ENTRYPOINT keeps it (BuildKit)
 };
 
 /// What a filesystem step produced (or found in the cache).

@@ -139,6 +139,7 @@ void start_stage_config(StageState& state, const plan::Stage& stage) {
   state.config.architecture = stage.platform.arch.empty() ? state.config.architecture : stage.platform.arch;
   state.config.variant = stage.platform.variant;
   state.config.config.on_build.clear();
+  state.cmd_set = false;  // a CMD of the stage built on is inherited, not this stage's
 }
 
 Status apply_metadata(StageState& state, const plan::Stage&, const plan::Step& step, const std::string& now) {
@@ -159,10 +160,13 @@ Status apply_metadata(StageState& state, const plan::Stage&, const plan::Step& s
           c.user = cmd.user;
         } else if constexpr (std::is_same_v<T, df::CmdCommand>) {
           c.cmd = command_args(cmd.command, step);
+          if (c.cmd->empty()) c.cmd.reset();  // `CMD []`: none, as BuildKit leaves the field out
           if (cmd.command.prepend_shell) c.args_escaped = true;
+          state.cmd_set = true;
         } else if constexpr (std::is_same_v<T, df::EntrypointCommand>) {
           c.entrypoint = command_args(cmd.command, step);
-          c.cmd.reset();  // ENTRYPOINT resets a CMD inherited from the base (a later CMD sets it again)
+          if (c.entrypoint->empty()) c.entrypoint.reset();  // `ENTRYPOINT []`: none
+          if (!state.cmd_set) c.cmd.reset();  // a CMD inherited from the base goes, this stage's stays
         } else if constexpr (std::is_same_v<T, df::ShellCommand>) {
           c.shell = cmd.shell;
         } else if constexpr (std::is_same_v<T, df::StopsignalCommand>) {

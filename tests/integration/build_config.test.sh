@@ -106,4 +106,14 @@ cb build -q -f "$ctx/Dockerfile.nowd" -t nowd:1 "$ctx" >/dev/null
 printf 'FROM scratch\nCOPY src/one.txt /\n' >"$ctx/Dockerfile.scratch"
 cb build -q -f "$ctx/Dockerfile.scratch" -t scratch:1 "$ctx" >/dev/null
 [ "$(config scratch:1 | jq -r '.config.WorkingDir')" = / ] || fail "WorkingDir from scratch"
+# ENTRYPOINT drops a CMD the stage inherited, not one of its own; an empty list is none.
+printf 'FROM base:1 AS b\nCMD ["base"]\nFROM b\nENTRYPOINT ["echo"]\n' >"$ctx/Dockerfile.cmd1"
+printf 'FROM base:1\nCMD ["x"]\nENTRYPOINT ["echo"]\n' >"$ctx/Dockerfile.cmd2"
+printf 'FROM base:1\nENTRYPOINT ["echo"]\nCMD ["y"]\nENTRYPOINT []\n' >"$ctx/Dockerfile.cmd3"
+want_cmd=('{"Cmd":null,"Entrypoint":["echo"]}' '{"Cmd":["x"],"Entrypoint":["echo"]}' '{"Cmd":["y"],"Entrypoint":null}')
+for n in 1 2 3; do
+  cb build -q -f "$ctx/Dockerfile.cmd$n" -t cmd:$n "$ctx" >/dev/null
+  got=$(config cmd:$n | jq -c '.config | {Cmd, Entrypoint}')
+  [ "$got" = "${want_cmd[$((n - 1))]}" ] || fail "Dockerfile.cmd$n: $got"
+done
 echo "config and history as BuildKit writes them"

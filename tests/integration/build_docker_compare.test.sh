@@ -138,9 +138,10 @@ ARG X=a
 RUN echo "$X" > /argenv.txt
 USER user
 RUN touch /home/user/made-by-user && id -u > /home/user/uid
+CMD ["sh"]
 VOLUME ["/v1", "/v2"]
 VOLUME /v3 /v4
-CMD ["sh"]
+ENTRYPOINT ["env"]
 DOCKERFILE
 sed -i "s|TAG/|$tag/|g" "$ctx"/Dockerfile.[234]
 status=0
