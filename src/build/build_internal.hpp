@@ -92,6 +92,8 @@ using SourceLookup = std::function<Result<SourceTree>(const std::string& from)>;
 Result<Json> run_key_inputs(const BuildEnv& env, const plan::Step& step, const SourceLookup& sources);
 Result<Executed> execute_run(const BuildEnv& env, const plan::Step& step,
                              const StageState& state, const SourceLookup& sources, int vertex);
+/// The shell a shell-form command runs through: SHELL's, else /bin/sh -c.
+std::vector<std::string> shell_of(const plan::Step& step);
 /// A RUN's command line as BuildKit's history records it (a `#!` heredoc script through the
 /// shell too, as BuildKit runs it).
 std::vector<std::string> run_history_args(const plan::Step& step);

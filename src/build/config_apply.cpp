@@ -21,7 +21,7 @@ std::string join_path(const std::string& base, const std::string& path) {
 
 std::vector<std::string> command_args(const df::CommandLine& cl, const plan::Step& step) {
   if (!cl.prepend_shell) return cl.args;
-  std::vector<std::string> out = step.shell.empty() ? std::vector<std::string>{"/bin/sh", "-c"} : step.shell;
+  std::vector<std::string> out = shell_of(step);
   out.push_back(cl.args.empty() ? "" : cl.args.front());
   return out;
 }

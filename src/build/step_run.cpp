@@ -21,10 +21,6 @@ namespace df = dockerfile;
 
 const df::RunCommand& run_command(const plan::Step& step) { return std::get<df::RunCommand>(step.command); }
 
-std::vector<std::string> shell_of(const plan::Step& step) {
-  return step.shell.empty() ? std::vector<std::string>{"/bin/sh", "-c"} : step.shell;
-}
-
 // The command line: exec form as is; shell form through SHELL; a lone heredoc is the
 // script (run directly when it starts with #!, written to a file mounted at /dev/pipes).
 struct Command {
@@ -116,24 +112,30 @@ std::string clean_source(std::string s) {
   return s;
 }
 
+// A scratch directory for a step's private copy of a mount's source, owned by container root;
+// the copy goes to the returned path (not created).
+Result<fs::path> private_copy_path(const BuildEnv& env, std::vector<TempDir>& temps) {
+  auto temp = TRY(TempDir::create("bind-", TRY(env.store.session_dir())));
+  TRY(executor::own_for_container(temp.path(), &env.map));
+  fs::path path = temp.path() / "data";
+  temps.push_back(std::move(temp));
+  return path;
+}
+
 // A context directory bind-mounted into a step shows the context as the build sees it, as
 // BuildKit's mount of the transferred context does: without what .dockerignore leaves out.
 // When .dockerignore left out something below it, or the mount is writable (its writes are
 // thrown away), the directory is rebuilt in a scratch tree from the selected entries:
 // copies (a hard link would change the context file's ctime, and with it every stat-cache
 // entry and copy stamp), directories, symlinks, modes and times as in the context, all owned
-// by container root.
+// by container root. `root` is the directory's entry (null for the context root).
 Result<fs::path> context_tree(const BuildEnv& env, const context::Context& ctx, const std::string& rel,
-                              std::vector<TempDir>& temps) {
+                              const context::Entry* root, std::vector<TempDir>& temps) {
   context::SelectOptions options;
   options.sources = {rel.empty() ? "." : rel};
   options.instruction = "RUN --mount";
   auto selection = TRY(context::select_files(ctx, options));
-  auto temp = TRY(TempDir::create("bind-", TRY(env.store.session_dir())));
-  TRY(executor::own_for_container(temp.path(), &env.map));
-  const fs::path top = temp.path() / "data";
-  temps.push_back(std::move(temp));
-  const context::Entry* root = ctx.find(rel.empty() ? "." : rel);
+  const fs::path top = TRY(private_copy_path(env, temps));
   const mode_t top_mode = root ? root->mode : 0755;
   if (::mkdir(top.c_str(), 0700) != 0) return errno_error(fmt::format("create `{}`", top.string()));
   auto own = [&](const fs::path& p) { return executor::own_for_container(p, &env.map); };
@@ -185,6 +187,10 @@ Status copy_tree_in_userns(const fs::path& from, const fs::path& to, const execu
 }
 
 }  // namespace
+
+std::vector<std::string> shell_of(const plan::Step& step) {
+  return step.shell.empty() ? std::vector<std::string>{"/bin/sh", "-c"} : step.shell;
+}
 
 std::vector<std::string> run_history_args(const plan::Step& step) {
   Command c = command_of(step);
@@ -322,23 +328,16 @@ Result<Executed> execute_run(const BuildEnv& env, const plan::Step& step,
           const context::Entry* e = resolved ? ctx->find(*resolved) : nullptr;
           if (!e || e->type == context::FileType::directory) {  // "." has no entry
             if (!m.readonly || ctx->excludes_below(resolved ? *resolved : rel))
-              source = TRY(context_tree(env, *ctx, rel, temps));
+              source = TRY(context_tree(env, *ctx, rel, e, temps));
           } else if (!m.readonly) {  // a private copy of the file
-            auto copy = TRY(TempDir::create("bind-", TRY(env.store.session_dir())));
-            TRY(executor::own_for_container(copy.path(), &env.map));
-            source = copy.path() / "data";
+            source = TRY(private_copy_path(env, temps));
             TRY(copy_with_metadata(ctx->disk_path(*e), source));
             TRY(executor::own_for_container(source, &env.map));
-            temps.push_back(std::move(copy));
           }
-        }
-        if (!m.readonly && !ctx) {
-          // Writes are allowed and thrown away: the step sees a private copy.
-          auto copy = TRY(TempDir::create("bind-", TRY(env.store.session_dir())));
-          TRY(executor::own_for_container(copy.path(), &env.map));
-          TRY(copy_tree_in_userns(source, copy.path() / "data", env.map));
-          source = copy.path() / "data";
-          temps.push_back(std::move(copy));
+        } else if (!m.readonly) {  // writes are allowed and thrown away: a private copy
+          fs::path copy = TRY(private_copy_path(env, temps));
+          TRY(copy_tree_in_userns(source, copy, env.map));
+          source = copy;
         }
         spec.mounts.push_back(executor::BindMount{source, m.target, m.readonly});
         break;
